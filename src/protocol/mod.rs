@@ -1,0 +1,7 @@
+//! The Terraform plugin protocol: everything between a `terraform` / `tofu` process and a
+//! [`Provider`](provider::Provider) implementation. Knows nothing about Huawei Cloud.
+
+pub mod cty;
+pub mod diagnostics;
+pub mod provider;
+pub mod schema;

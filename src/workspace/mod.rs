@@ -1,0 +1,1 @@
+//! Huawei Cloud Workspace APP API client and simulator. Knows nothing about Terraform.
