@@ -2,6 +2,9 @@
 //! [`Provider`](provider::Provider) implementation. Knows nothing about Huawei Cloud.
 
 pub mod cty;
+pub mod handshake;
+pub mod logging;
+pub mod tls;
 pub mod diagnostics;
 pub mod provider;
 pub mod schema;
