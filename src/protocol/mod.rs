@@ -8,3 +8,4 @@ pub mod tls;
 pub mod diagnostics;
 pub mod provider;
 pub mod schema;
+pub mod proto;
