@@ -49,7 +49,9 @@ impl Number {
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Number::Int(i) => Some(*i),
-            Number::Float(f) if f.fract() == 0.0 && *f >= i64::MIN as f64 && *f < i64::MAX as f64 => {
+            Number::Float(f)
+                if f.fract() == 0.0 && *f >= i64::MIN as f64 && *f < i64::MAX as f64 =>
+            {
                 Some(*f as i64)
             }
             Number::Float(_) => None,
@@ -106,7 +108,9 @@ impl Value {
             Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
                 items.iter().all(Value::is_wholly_known)
             }
-            Value::Map(entries) | Value::Object(entries) => entries.values().all(Value::is_wholly_known),
+            Value::Map(entries) | Value::Object(entries) => {
+                entries.values().all(Value::is_wholly_known)
+            }
             Value::Dynamic(_, inner) => inner.is_wholly_known(),
             Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => true,
         }
