@@ -5,3 +5,4 @@
 
 pub mod signing;
 pub mod wire;
+pub mod simulator;

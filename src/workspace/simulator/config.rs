@@ -1,0 +1,355 @@
+//! Simulator configuration: what it serves, whom it accepts, how reboots behave and which
+//! faults it injects. Deserialises from JSON (every field optional) so tests, the binary's
+//! `--config` file and the control endpoint share one format.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Project id used when the configuration names none (32 hex digits, like a real one).
+pub const DEFAULT_PROJECT_ID: &str = "5b1c7e2f9a8d4c3b8e6f1a2d3c4b5a69";
+/// Server group given to servers whose specification names none.
+pub const DEFAULT_SERVER_GROUP_ID: &str = "sg-default";
+/// The gateway rejects an `X-Sdk-Date` further than this from its clock.
+pub const DEFAULT_MAX_CLOCK_SKEW_SECS: u64 = 15 * 60;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimulatorConfig {
+    pub project_id: String,
+    pub credentials: CredentialsConfig,
+    /// Servers listed one by one (an id string or a full specification).
+    pub servers: Vec<ServerSpec>,
+    /// Additional generated servers `srv-0001`, `srv-0002`, … appended after `servers`.
+    pub server_count: u32,
+    pub reboot: RebootTiming,
+    /// Largest accepted distance between `X-Sdk-Date` and the simulator's clock, in seconds.
+    /// `null` turns the check off.
+    pub max_clock_skew_secs: Option<u64>,
+    pub faults: Faults,
+    /// When set, every API request is also appended to this file as one JSON line.
+    pub request_log: Option<std::path::PathBuf>,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        Self {
+            project_id: DEFAULT_PROJECT_ID.to_owned(),
+            credentials: CredentialsConfig::default(),
+            servers: Vec::new(),
+            server_count: 0,
+            reboot: RebootTiming::default(),
+            max_clock_skew_secs: Some(DEFAULT_MAX_CLOCK_SKEW_SECS),
+            faults: Faults::default(),
+            request_log: None,
+        }
+    }
+}
+
+impl SimulatorConfig {
+    /// Every server the configuration describes, listed ones first, then the generated ones.
+    /// Generated ids skip ids already taken by listed servers.
+    pub fn server_specs(&self) -> Vec<ServerSpec> {
+        let mut specs = self.servers.clone();
+        let mut number = 0u32;
+        let mut generated = 0u32;
+        while generated < self.server_count {
+            number += 1;
+            let id = generated_server_id(number);
+            if specs.iter().any(|spec| spec.id == id) {
+                continue;
+            }
+            specs.push(ServerSpec::with_id(id));
+            generated += 1;
+        }
+        specs
+    }
+
+    pub fn max_clock_skew(&self) -> Option<Duration> {
+        self.max_clock_skew_secs.map(Duration::from_secs)
+    }
+}
+
+/// `srv-0001` style ids for generated servers.
+pub fn generated_server_id(number: u32) -> String {
+    format!("srv-{number:04}")
+}
+
+/// Who may call the API. A request is accepted when it is signed with one of `access_keys`
+/// or carries one of `iam_tokens` (or when `allow_anonymous` is set and it carries neither).
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CredentialsConfig {
+    pub access_keys: Vec<AccessKeyCredential>,
+    pub iam_tokens: Vec<String>,
+    pub allow_anonymous: bool,
+}
+
+// Hand-written so tokens never reach a debug print or log line.
+impl std::fmt::Debug for CredentialsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialsConfig")
+            .field("access_keys", &self.access_keys)
+            .field(
+                "iam_tokens",
+                &format_args!("<{} redacted>", self.iam_tokens.len()),
+            )
+            .field("allow_anonymous", &self.allow_anonymous)
+            .finish()
+    }
+}
+
+/// An AK/SK pair. With `security_token` set it is a temporary credential: requests must carry
+/// that token in a signed `X-Security-Token` header. Without it, requests must carry none.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessKeyCredential {
+    pub access_key: String,
+    pub secret_key: String,
+    #[serde(default)]
+    pub security_token: Option<String>,
+}
+
+impl AccessKeyCredential {
+    pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        Self {
+            access_key: access_key.into(),
+            secret_key: secret_key.into(),
+            security_token: None,
+        }
+    }
+
+    pub fn with_security_token(mut self, token: impl Into<String>) -> Self {
+        self.security_token = Some(token.into());
+        self
+    }
+}
+
+// Hand-written so the secret key and token never reach a debug print or log line.
+impl std::fmt::Debug for AccessKeyCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKeyCredential")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// One simulated server. In JSON either a bare id string or an object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ServerSpecRepr")]
+pub struct ServerSpec {
+    pub id: String,
+    pub name: Option<String>,
+    pub server_group_id: Option<String>,
+    /// Initial `status` (default `REGISTERED`).
+    pub status: Option<String>,
+    /// Initial `vm_status` (default `ACTIVE`).
+    pub vm_status: Option<String>,
+    /// Initial `task_status` (default the string `"null"`).
+    pub task_status: Option<String>,
+    pub maintain_status: bool,
+}
+
+impl ServerSpec {
+    pub fn with_id(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: None,
+            server_group_id: None,
+            status: None,
+            vm_status: None,
+            task_status: None,
+            maintain_status: false,
+        }
+    }
+
+    pub fn in_group(mut self, server_group_id: impl Into<String>) -> Self {
+        self.server_group_id = Some(server_group_id.into());
+        self
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ServerSpecRepr {
+    Id(String),
+    Full {
+        id: String,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        server_group_id: Option<String>,
+        #[serde(default)]
+        status: Option<String>,
+        #[serde(default)]
+        vm_status: Option<String>,
+        #[serde(default)]
+        task_status: Option<String>,
+        #[serde(default)]
+        maintain_status: bool,
+    },
+}
+
+impl From<ServerSpecRepr> for ServerSpec {
+    fn from(repr: ServerSpecRepr) -> Self {
+        match repr {
+            ServerSpecRepr::Id(id) => ServerSpec::with_id(id),
+            ServerSpecRepr::Full {
+                id,
+                name,
+                server_group_id,
+                status,
+                vm_status,
+                task_status,
+                maintain_status,
+            } => ServerSpec {
+                id,
+                name,
+                server_group_id,
+                status,
+                vm_status,
+                task_status,
+                maintain_status,
+            },
+        }
+    }
+}
+
+/// How long each reboot phase lasts. The state is computed from timestamps when read, so no
+/// timers run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RebootTiming {
+    /// After the request was accepted: still ACTIVE, `task_status` `reboot_pending`.
+    pub pending_ms: u64,
+    /// Then `vm_status` REBOOT / HARD_REBOOT, `task_status` `rebooting` / `rebooting_hard`.
+    pub rebooting_ms: u64,
+}
+
+impl Default for RebootTiming {
+    fn default() -> Self {
+        Self {
+            pending_ms: 1_000,
+            rebooting_ms: 3_000,
+        }
+    }
+}
+
+/// Which API requests a counted fault applies to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultScope {
+    #[default]
+    All,
+    /// Only `PATCH …/actions/batch-reboot`.
+    BatchReboot,
+    /// Only the `GET` requests (list and show).
+    Reads,
+}
+
+/// Injected faults. Changing them at runtime (handle or `PUT /_simulator/faults`) restarts the
+/// "first N" budgets.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Added to every API request before it is answered.
+    pub latency_ms: u64,
+    /// The next `first_n` requests are answered 429 `APIGW.0308`.
+    pub throttle: Option<ThrottleFault>,
+    /// The next `first_n` requests are answered with a 5xx.
+    pub server_errors: Option<ServerErrorFault>,
+    /// A batch reboot naming any of these ids fails as a whole; no server in it reboots.
+    pub failing_ids: Option<FailingIdsFault>,
+    /// More API requests in flight than this at once are answered 429 `APIGW.0308`.
+    pub max_in_flight: Option<u32>,
+    /// A request naming any of these ids (batch items, the id in the path, the `server_id`
+    /// filter) is never answered; it waits until the client gives up or the simulator stops.
+    pub hang_ids: Vec<String>,
+    /// These servers end their next reboot in `vm_status` ERROR instead of ACTIVE.
+    pub error_after_reboot_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleFault {
+    pub first_n: u32,
+    /// Sent as a `Retry-After` header (seconds) when set.
+    #[serde(default)]
+    pub retry_after_secs: Option<u64>,
+    #[serde(default)]
+    pub scope: FaultScope,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerErrorFault {
+    pub first_n: u32,
+    /// 500, 502, 503 or 504 (any 5xx is accepted); default 500.
+    #[serde(default = "default_server_error_status")]
+    pub status: u16,
+    /// Defaults to the real code for the status (500 `WKS.00211401`, 503 `WKS.00050902`, …).
+    #[serde(default)]
+    pub error_code: Option<String>,
+    #[serde(default)]
+    pub error_msg: Option<String>,
+    #[serde(default)]
+    pub scope: FaultScope,
+}
+
+fn default_server_error_status() -> u16 {
+    500
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailingIdsFault {
+    pub ids: Vec<String>,
+    /// Default 500.
+    #[serde(default = "default_server_error_status")]
+    pub status: u16,
+    #[serde(default)]
+    pub error_code: Option<String>,
+    #[serde(default)]
+    pub error_msg: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_json_is_the_default() {
+        let parsed: SimulatorConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(parsed, SimulatorConfig::default());
+    }
+
+    #[test]
+    fn servers_accept_ids_and_objects_and_generated_ids_skip_taken_ones() {
+        let parsed: SimulatorConfig = serde_json::from_str(
+            r#"{"servers": ["srv-0002", {"id": "x", "server_group_id": "g1"}], "server_count": 2}"#,
+        )
+        .unwrap();
+        let ids: Vec<String> = parsed.server_specs().into_iter().map(|s| s.id).collect();
+        assert_eq!(ids, ["srv-0002", "x", "srv-0001", "srv-0003"]);
+        assert_eq!(parsed.servers[1].server_group_id.as_deref(), Some("g1"));
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        assert!(serde_json::from_str::<SimulatorConfig>(r#"{"projectid": "x"}"#).is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let credential =
+            AccessKeyCredential::new("AK", "very-secret").with_security_token("tok-secret");
+        let printed = format!("{credential:?}");
+        assert!(!printed.contains("very-secret"));
+        assert!(!printed.contains("tok-secret"));
+    }
+}

@@ -1,0 +1,90 @@
+//! Control endpoints under `/_simulator/`, outside the API namespace and without
+//! authentication, for tests and demos driving a simulator in another process.
+//!
+//! - `GET  /_simulator/state` → [`SimulatorState`](super::SimulatorState)
+//! - `GET  /_simulator/requests` → `[RequestLogEntry]`; `DELETE` empties the in-memory log
+//! - `GET  /_simulator/faults` → [`Faults`]; `PUT` replaces them (restarting "first N" budgets)
+//! - `PUT  /_simulator/reboot-timing` ← [`RebootTiming`]
+//! - `POST /_simulator/servers` ← [`ServerSpec`] (a bare id string or an object)
+//! - `POST /_simulator/servers/{id}/status` ← [`StatusOverride`]
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::config::{Faults, RebootTiming, ServerSpec};
+use super::servers::StatusOverride;
+use super::state::Shared;
+
+pub(crate) fn router() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/_simulator/state", get(state))
+        .route("/_simulator/requests", get(requests).delete(clear_requests))
+        .route("/_simulator/faults", get(faults).put(set_faults))
+        .route("/_simulator/reboot-timing", put(set_reboot_timing))
+        .route("/_simulator/servers", post(add_server))
+        .route("/_simulator/servers/{id}/status", post(set_status))
+}
+
+fn problem(status: StatusCode, message: String) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+async fn state(State(shared): State<Arc<Shared>>) -> Response {
+    Json(shared.snapshot()).into_response()
+}
+
+async fn requests(State(shared): State<Arc<Shared>>) -> Response {
+    Json(shared.log.entries()).into_response()
+}
+
+async fn clear_requests(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.log.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn faults(State(shared): State<Arc<Shared>>) -> Response {
+    Json(shared.lock().faults().clone()).into_response()
+}
+
+async fn set_faults(State(shared): State<Arc<Shared>>, Json(faults): Json<Faults>) -> StatusCode {
+    shared.lock().set_faults(faults);
+    StatusCode::NO_CONTENT
+}
+
+async fn set_reboot_timing(
+    State(shared): State<Arc<Shared>>,
+    Json(timing): Json<RebootTiming>,
+) -> StatusCode {
+    shared.lock().timing = timing;
+    StatusCode::NO_CONTENT
+}
+
+async fn add_server(State(shared): State<Arc<Shared>>, Json(spec): Json<ServerSpec>) -> Response {
+    match shared.lock().servers.add(spec, OffsetDateTime::now_utc()) {
+        Ok(()) => StatusCode::CREATED.into_response(),
+        Err(error) => problem(StatusCode::CONFLICT, error.to_string()),
+    }
+}
+
+async fn set_status(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Json(change): Json<StatusOverride>,
+) -> Response {
+    let found = shared
+        .lock()
+        .servers
+        .override_status(&id, &change, OffsetDateTime::now_utc());
+    if found {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        problem(StatusCode::NOT_FOUND, format!("no server with id {id:?}"))
+    }
+}

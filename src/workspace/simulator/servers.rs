@@ -1,0 +1,529 @@
+//! Simulated servers and their reboot state machine.
+//!
+//! A reboot is recorded with the time it was accepted and the phase durations in force then;
+//! the visible state is computed from those timestamps whenever a server is read, so no timers
+//! run and a paused test loses nothing.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::config::{RebootTiming, ServerSpec, DEFAULT_SERVER_GROUP_ID};
+use crate::workspace::wire::status::{
+    TASK_IDLE, TASK_REBOOTING, TASK_REBOOTING_HARD, TASK_REBOOT_PENDING, VM_ACTIVE, VM_ERROR,
+    VM_HARD_REBOOT, VM_REBOOT,
+};
+use crate::workspace::wire::{AppServer, RebootType};
+
+pub const STATUS_REGISTERED: &str = "REGISTERED";
+/// `status` of a server whose VM is broken ("abnormal" in the API reference).
+pub const STATUS_ABNORMAL: &str = "NONE";
+
+/// Where a server is in its latest reboot, as the simulator sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RebootPhase {
+    /// No reboot in progress.
+    Idle,
+    /// Accepted; the server still looks ACTIVE.
+    Pending,
+    /// `vm_status` REBOOT / HARD_REBOOT.
+    Rebooting,
+}
+
+/// A server as the simulator sees it: the API fields plus bookkeeping tests assert on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerSnapshot {
+    pub id: String,
+    pub name: String,
+    pub machine_name: String,
+    pub server_group_id: String,
+    pub status: String,
+    pub vm_status: String,
+    pub task_status: String,
+    pub maintain_status: bool,
+    /// RFC 3339 with milliseconds, UTC (`2026-11-27T10:15:00.000Z`).
+    pub create_time: String,
+    pub update_time: String,
+    pub phase: RebootPhase,
+    /// Reboots accepted for this server since the simulator started.
+    pub reboot_count: u64,
+    pub last_reboot_type: Option<RebootType>,
+}
+
+impl ServerSnapshot {
+    /// The server as the API shows it.
+    pub fn to_wire(&self) -> AppServer {
+        AppServer {
+            id: self.id.clone(),
+            name: Some(self.name.clone()),
+            machine_name: Some(self.machine_name.clone()),
+            server_group_id: Some(self.server_group_id.clone()),
+            status: Some(self.status.clone()),
+            vm_status: Some(self.vm_status.clone()),
+            task_status: Some(self.task_status.clone()),
+            maintain_status: Some(self.maintain_status),
+            freeze: Some(serde_json::Value::Array(Vec::new())),
+            create_time: Some(self.create_time.clone()),
+            update_time: Some(self.update_time.clone()),
+            os_type: Some("Windows".to_owned()),
+            host_address: None,
+            metadata: Some(serde_json::Value::Object(serde_json::Map::new())),
+            tags: Some(serde_json::Value::Array(Vec::new())),
+            session_count: Some(serde_json::Value::from(0)),
+        }
+    }
+}
+
+/// The status fields a test can force on a server; unset fields keep their value.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatusOverride {
+    pub status: Option<String>,
+    pub vm_status: Option<String>,
+    pub task_status: Option<String>,
+}
+
+impl StatusOverride {
+    /// A broken server: `status` NONE, `vm_status` ERROR, idle task.
+    pub fn error() -> Self {
+        Self {
+            status: Some(STATUS_ABNORMAL.to_owned()),
+            vm_status: Some(VM_ERROR.to_owned()),
+            task_status: Some(TASK_IDLE.to_owned()),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct SettledStatus {
+    status: String,
+    vm_status: String,
+    task_status: String,
+    update_time: OffsetDateTime,
+}
+
+#[derive(Clone, Debug)]
+struct RebootInProgress {
+    kind: RebootType,
+    accepted_at: OffsetDateTime,
+    timing: RebootTiming,
+    ends_in_error: bool,
+}
+
+impl RebootInProgress {
+    fn pending_until(&self) -> OffsetDateTime {
+        self.accepted_at + Duration::from_millis(self.timing.pending_ms)
+    }
+
+    fn rebooting_until(&self) -> OffsetDateTime {
+        self.pending_until() + Duration::from_millis(self.timing.rebooting_ms)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct ServerRecord {
+    id: String,
+    name: String,
+    machine_name: String,
+    server_group_id: String,
+    maintain_status: bool,
+    create_time: OffsetDateTime,
+    settled: SettledStatus,
+    reboot: Option<RebootInProgress>,
+    reboot_count: u64,
+    last_reboot_type: Option<RebootType>,
+}
+
+impl ServerRecord {
+    fn from_spec(spec: ServerSpec, index: usize, now: OffsetDateTime) -> Self {
+        let name = spec
+            .name
+            .unwrap_or_else(|| format!("app-server-{:04}", index + 1));
+        Self {
+            machine_name: name.to_uppercase(),
+            name,
+            server_group_id: spec
+                .server_group_id
+                .unwrap_or_else(|| DEFAULT_SERVER_GROUP_ID.to_owned()),
+            maintain_status: spec.maintain_status,
+            create_time: now,
+            settled: SettledStatus {
+                status: spec.status.unwrap_or_else(|| STATUS_REGISTERED.to_owned()),
+                vm_status: spec.vm_status.unwrap_or_else(|| VM_ACTIVE.to_owned()),
+                task_status: spec.task_status.unwrap_or_else(|| TASK_IDLE.to_owned()),
+                update_time: now,
+            },
+            reboot: None,
+            reboot_count: 0,
+            last_reboot_type: None,
+            id: spec.id,
+        }
+    }
+
+    /// Folds a finished reboot into the settled status, then describes the server at `now`.
+    fn observe(&mut self, now: OffsetDateTime) -> ServerSnapshot {
+        if let Some(reboot) = &self.reboot {
+            if now >= reboot.rebooting_until() {
+                self.settled = if reboot.ends_in_error {
+                    SettledStatus {
+                        status: STATUS_ABNORMAL.to_owned(),
+                        vm_status: VM_ERROR.to_owned(),
+                        task_status: TASK_IDLE.to_owned(),
+                        update_time: reboot.rebooting_until(),
+                    }
+                } else {
+                    SettledStatus {
+                        status: STATUS_REGISTERED.to_owned(),
+                        vm_status: VM_ACTIVE.to_owned(),
+                        task_status: TASK_IDLE.to_owned(),
+                        update_time: reboot.rebooting_until(),
+                    }
+                };
+                self.reboot = None;
+            }
+        }
+        let (phase, status, vm_status, task_status, update_time) = match &self.reboot {
+            None => (
+                RebootPhase::Idle,
+                self.settled.status.clone(),
+                self.settled.vm_status.clone(),
+                self.settled.task_status.clone(),
+                self.settled.update_time,
+            ),
+            Some(reboot) if now < reboot.pending_until() => (
+                RebootPhase::Pending,
+                STATUS_REGISTERED.to_owned(),
+                VM_ACTIVE.to_owned(),
+                TASK_REBOOT_PENDING.to_owned(),
+                reboot.accepted_at,
+            ),
+            Some(reboot) => {
+                let (vm, task) = match reboot.kind {
+                    RebootType::Soft => (VM_REBOOT, TASK_REBOOTING),
+                    RebootType::Hard => (VM_HARD_REBOOT, TASK_REBOOTING_HARD),
+                };
+                (
+                    RebootPhase::Rebooting,
+                    STATUS_REGISTERED.to_owned(),
+                    vm.to_owned(),
+                    task.to_owned(),
+                    reboot.pending_until(),
+                )
+            }
+        };
+        ServerSnapshot {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            machine_name: self.machine_name.clone(),
+            server_group_id: self.server_group_id.clone(),
+            status,
+            vm_status,
+            task_status,
+            maintain_status: self.maintain_status,
+            create_time: format_api_time(self.create_time),
+            update_time: format_api_time(update_time),
+            phase,
+            reboot_count: self.reboot_count,
+            last_reboot_type: self.last_reboot_type,
+        }
+    }
+}
+
+/// Formats a timestamp the way the API does: RFC 3339, UTC, milliseconds.
+pub fn format_api_time(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
+}
+
+/// Filters of `GET /v1/{project_id}/app-servers` that the simulator honours.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerFilter {
+    /// Exact match.
+    pub server_id: Option<String>,
+    /// Exact match.
+    pub server_group_id: Option<String>,
+    /// Substring match, as the real API's fuzzy search.
+    pub server_name: Option<String>,
+    /// Substring match.
+    pub machine_name: Option<String>,
+    pub maintain_status: Option<bool>,
+}
+
+impl ServerFilter {
+    fn matches(&self, server: &ServerRecord) -> bool {
+        self.server_id.as_ref().is_none_or(|id| *id == server.id)
+            && self
+                .server_group_id
+                .as_ref()
+                .is_none_or(|group| *group == server.server_group_id)
+            && self
+                .server_name
+                .as_ref()
+                .is_none_or(|name| server.name.contains(name.as_str()))
+            && self
+                .machine_name
+                .as_ref()
+                .is_none_or(|name| server.machine_name.contains(name.as_str()))
+            && self
+                .maintain_status
+                .is_none_or(|maintain| maintain == server.maintain_status)
+    }
+}
+
+/// All simulated servers, in configuration order.
+#[derive(Debug, Default)]
+pub struct ServerTable {
+    records: Vec<ServerRecord>,
+    index: HashMap<String, usize>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ServerTableError {
+    #[error("a server with id {0:?} already exists")]
+    DuplicateId(String),
+    #[error("server id {0:?} is empty or longer than 128 characters")]
+    InvalidId(String),
+}
+
+impl ServerTable {
+    pub fn new(specs: Vec<ServerSpec>, now: OffsetDateTime) -> Result<Self, ServerTableError> {
+        let mut table = Self::default();
+        for spec in specs {
+            table.add(spec, now)?;
+        }
+        Ok(table)
+    }
+
+    pub fn add(&mut self, spec: ServerSpec, now: OffsetDateTime) -> Result<(), ServerTableError> {
+        if spec.id.is_empty() || spec.id.chars().count() > 128 {
+            return Err(ServerTableError::InvalidId(spec.id));
+        }
+        if self.index.contains_key(&spec.id) {
+            return Err(ServerTableError::DuplicateId(spec.id));
+        }
+        let position = self.records.len();
+        self.index.insert(spec.id.clone(), position);
+        self.records
+            .push(ServerRecord::from_spec(spec, position, now));
+        Ok(())
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.index.contains_key(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn get(&mut self, id: &str, now: OffsetDateTime) -> Option<ServerSnapshot> {
+        let position = *self.index.get(id)?;
+        self.records
+            .get_mut(position)
+            .map(|record| record.observe(now))
+    }
+
+    pub fn all(&mut self, now: OffsetDateTime) -> Vec<ServerSnapshot> {
+        self.records
+            .iter_mut()
+            .map(|record| record.observe(now))
+            .collect()
+    }
+
+    /// The matching servers at `now`, in table order.
+    pub fn matching(&mut self, filter: &ServerFilter, now: OffsetDateTime) -> Vec<ServerSnapshot> {
+        self.records
+            .iter_mut()
+            .filter(|record| filter.matches(record))
+            .map(|record| record.observe(now))
+            .collect()
+    }
+
+    /// Starts a reboot of each server (ids must exist; unknown ones are skipped). A server
+    /// already rebooting starts over.
+    pub fn start_reboot(
+        &mut self,
+        ids: &[String],
+        kind: RebootType,
+        timing: RebootTiming,
+        ends_in_error: impl Fn(&str) -> bool,
+        now: OffsetDateTime,
+    ) {
+        for id in ids {
+            let Some(&position) = self.index.get(id) else {
+                continue;
+            };
+            let Some(record) = self.records.get_mut(position) else {
+                continue;
+            };
+            // Settle an earlier finished reboot first so its end time is not lost.
+            record.observe(now);
+            record.reboot = Some(RebootInProgress {
+                kind,
+                accepted_at: now,
+                timing,
+                ends_in_error: ends_in_error(id),
+            });
+            record.reboot_count += 1;
+            record.last_reboot_type = Some(kind);
+        }
+    }
+
+    /// Forces status fields; cancels a reboot in progress. Returns false for an unknown id.
+    pub fn override_status(
+        &mut self,
+        id: &str,
+        change: &StatusOverride,
+        now: OffsetDateTime,
+    ) -> bool {
+        let Some(&position) = self.index.get(id) else {
+            return false;
+        };
+        let Some(record) = self.records.get_mut(position) else {
+            return false;
+        };
+        let current = record.observe(now);
+        record.reboot = None;
+        record.settled = SettledStatus {
+            status: change.status.clone().unwrap_or(current.status),
+            vm_status: change.vm_status.clone().unwrap_or(current.vm_status),
+            task_status: change.task_status.clone().unwrap_or(current.task_status),
+            update_time: now,
+        };
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table_with(ids: &[&str], now: OffsetDateTime) -> ServerTable {
+        ServerTable::new(ids.iter().map(|id| ServerSpec::with_id(*id)).collect(), now).unwrap()
+    }
+
+    const TIMING: RebootTiming = RebootTiming {
+        pending_ms: 100,
+        rebooting_ms: 200,
+    };
+
+    #[test]
+    fn soft_reboot_walks_through_every_phase() {
+        let start = OffsetDateTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut table = table_with(&["a"], start);
+        table.start_reboot(
+            &["a".to_owned()],
+            RebootType::Soft,
+            TIMING,
+            |_| false,
+            start,
+        );
+
+        let pending = table.get("a", start + Duration::from_millis(50)).unwrap();
+        assert_eq!(
+            (
+                pending.status.as_str(),
+                pending.vm_status.as_str(),
+                pending.task_status.as_str()
+            ),
+            (STATUS_REGISTERED, VM_ACTIVE, TASK_REBOOT_PENDING)
+        );
+        assert_eq!(pending.phase, RebootPhase::Pending);
+
+        let rebooting = table.get("a", start + Duration::from_millis(150)).unwrap();
+        assert_eq!(
+            (rebooting.vm_status.as_str(), rebooting.task_status.as_str()),
+            (VM_REBOOT, TASK_REBOOTING)
+        );
+        assert!(rebooting.update_time > pending.update_time);
+
+        let done = table.get("a", start + Duration::from_millis(300)).unwrap();
+        assert_eq!(
+            (
+                done.status.as_str(),
+                done.vm_status.as_str(),
+                done.task_status.as_str()
+            ),
+            (STATUS_REGISTERED, VM_ACTIVE, TASK_IDLE)
+        );
+        assert_eq!(done.phase, RebootPhase::Idle);
+        assert!(done.update_time > rebooting.update_time);
+        assert_eq!(done.reboot_count, 1);
+        assert_eq!(done.last_reboot_type, Some(RebootType::Soft));
+    }
+
+    #[test]
+    fn hard_reboot_uses_the_hard_states_and_can_end_in_error() {
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let mut table = table_with(&["a", "b"], start);
+        let ids = ["a".to_owned(), "b".to_owned()];
+        table.start_reboot(&ids, RebootType::Hard, TIMING, |id| id == "b", start);
+        let rebooting = table.get("a", start + Duration::from_millis(100)).unwrap();
+        assert_eq!(
+            (rebooting.vm_status.as_str(), rebooting.task_status.as_str()),
+            (VM_HARD_REBOOT, TASK_REBOOTING_HARD)
+        );
+        let later = start + Duration::from_secs(1);
+        assert_eq!(table.get("a", later).unwrap().vm_status, VM_ACTIVE);
+        let broken = table.get("b", later).unwrap();
+        assert_eq!(
+            (broken.status.as_str(), broken.vm_status.as_str()),
+            (STATUS_ABNORMAL, VM_ERROR)
+        );
+    }
+
+    #[test]
+    fn filters_and_duplicates() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut table = ServerTable::new(
+            vec![
+                ServerSpec::with_id("a").in_group("g1"),
+                ServerSpec::with_id("b"),
+            ],
+            now,
+        )
+        .unwrap();
+        let filter = ServerFilter {
+            server_group_id: Some("g1".into()),
+            ..ServerFilter::default()
+        };
+        let ids: Vec<String> = table
+            .matching(&filter, now)
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(ids, ["a"]);
+        assert_eq!(
+            table.add(ServerSpec::with_id("a"), now),
+            Err(ServerTableError::DuplicateId("a".into()))
+        );
+    }
+
+    #[test]
+    fn override_cancels_a_reboot() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut table = table_with(&["a"], now);
+        table.start_reboot(&["a".to_owned()], RebootType::Soft, TIMING, |_| false, now);
+        assert!(table.override_status("a", &StatusOverride::error(), now));
+        let server = table.get("a", now + Duration::from_secs(5)).unwrap();
+        assert_eq!(server.vm_status, VM_ERROR);
+        assert_eq!(server.phase, RebootPhase::Idle);
+        assert!(!table.override_status("missing", &StatusOverride::error(), now));
+    }
+}

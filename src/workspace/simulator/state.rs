@@ -1,0 +1,215 @@
+//! State shared by the HTTP handlers and the handle: servers, configuration that can change at
+//! runtime, fault budgets, counters and the request log.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use super::config::{CredentialsConfig, FaultScope, Faults, RebootTiming};
+use super::errors::ApiError;
+use super::log::{Operation, RequestLog};
+use super::servers::{ServerSnapshot, ServerTable};
+
+/// How many requests ended which way since the simulator started.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestCounters {
+    /// Every API request received (control endpoints excluded).
+    pub requests: u64,
+    /// Batch reboot requests answered 200.
+    pub accepted_reboots: u64,
+    pub throttled: u64,
+    pub concurrency_rejections: u64,
+    pub server_errors: u64,
+    pub failing_id_batches: u64,
+    pub hung: u64,
+    pub auth_failures: u64,
+}
+
+/// A snapshot of everything tests look at (also the body of `GET /_simulator/state`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimulatorState {
+    pub project_id: String,
+    pub servers: Vec<ServerSnapshot>,
+    /// API requests being processed right now.
+    pub in_flight: u32,
+    /// The most API requests ever processed at once (requests refused by the in-flight cap
+    /// are not counted).
+    pub peak_in_flight: u32,
+    pub counters: RequestCounters,
+    pub faults: Faults,
+    pub reboot_timing: RebootTiming,
+}
+
+impl SimulatorState {
+    pub fn server(&self, id: &str) -> Option<&ServerSnapshot> {
+        self.servers.iter().find(|server| server.id == id)
+    }
+
+    /// Reboots accepted per server id (servers never rebooted included, with 0).
+    pub fn reboot_counts(&self) -> std::collections::BTreeMap<String, u64> {
+        self.servers
+            .iter()
+            .map(|server| (server.id.clone(), server.reboot_count))
+            .collect()
+    }
+}
+
+pub(crate) struct Inner {
+    pub project_id: String,
+    pub credentials: CredentialsConfig,
+    pub timing: RebootTiming,
+    pub max_clock_skew: Option<Duration>,
+    pub servers: ServerTable,
+    pub counters: RequestCounters,
+    faults: Faults,
+    throttles_left: u32,
+    server_errors_left: u32,
+}
+
+fn in_scope(scope: FaultScope, operation: Operation) -> bool {
+    match scope {
+        FaultScope::All => true,
+        FaultScope::BatchReboot => operation == Operation::BatchReboot,
+        FaultScope::Reads => matches!(operation, Operation::ListServers | Operation::ShowServer),
+    }
+}
+
+impl Inner {
+    pub fn new(
+        project_id: String,
+        credentials: CredentialsConfig,
+        timing: RebootTiming,
+        max_clock_skew: Option<Duration>,
+        servers: ServerTable,
+        faults: Faults,
+    ) -> Self {
+        let mut inner = Self {
+            project_id,
+            credentials,
+            timing,
+            max_clock_skew,
+            servers,
+            counters: RequestCounters::default(),
+            faults: Faults::default(),
+            throttles_left: 0,
+            server_errors_left: 0,
+        };
+        inner.set_faults(faults);
+        inner
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Replaces the faults and restarts the "first N" budgets.
+    pub fn set_faults(&mut self, faults: Faults) {
+        self.throttles_left = faults.throttle.as_ref().map_or(0, |fault| fault.first_n);
+        self.server_errors_left = faults
+            .server_errors
+            .as_ref()
+            .map_or(0, |fault| fault.first_n);
+        self.faults = faults;
+    }
+
+    /// Spends one throttle from the budget when this request is in scope.
+    pub fn take_throttle(&mut self, operation: Operation) -> Option<ApiError> {
+        let fault = self.faults.throttle.as_ref()?;
+        if self.throttles_left == 0 || !in_scope(fault.scope, operation) {
+            return None;
+        }
+        self.throttles_left -= 1;
+        Some(ApiError::throttled(fault.retry_after_secs))
+    }
+
+    /// Spends one injected 5xx from the budget when this request is in scope.
+    pub fn take_server_error(&mut self, operation: Operation) -> Option<ApiError> {
+        let fault = self.faults.server_errors.as_ref()?;
+        if self.server_errors_left == 0 || !in_scope(fault.scope, operation) {
+            return None;
+        }
+        self.server_errors_left -= 1;
+        Some(ApiError::server_error(
+            fault.status,
+            fault.error_code.as_deref(),
+            fault.error_msg.as_deref(),
+        ))
+    }
+}
+
+pub(crate) struct Shared {
+    inner: Mutex<Inner>,
+    pub in_flight: AtomicU32,
+    pub peak_in_flight: AtomicU32,
+    pub next_seq: AtomicU64,
+    pub log: RequestLog,
+    /// Cancelled when the simulator stops; ends latency sleeps and hanging requests.
+    pub shutdown: CancellationToken,
+}
+
+impl Shared {
+    pub fn new(inner: Inner, log: RequestLog) -> Self {
+        Self {
+            inner: Mutex::new(inner),
+            in_flight: AtomicU32::new(0),
+            peak_in_flight: AtomicU32::new(0),
+            next_seq: AtomicU64::new(1),
+            log,
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    /// Never held across an `.await`. A panic elsewhere must not take the simulator down,
+    /// so a poisoned lock is used as is.
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn snapshot(&self) -> SimulatorState {
+        let now = time::OffsetDateTime::now_utc();
+        let mut inner = self.lock();
+        SimulatorState {
+            project_id: inner.project_id.clone(),
+            servers: inner.servers.all(now),
+            in_flight: self.in_flight.load(Ordering::SeqCst),
+            peak_in_flight: self.peak_in_flight.load(Ordering::SeqCst),
+            counters: inner.counters.clone(),
+            faults: inner.faults.clone(),
+            reboot_timing: inner.timing,
+        }
+    }
+
+    /// Admits one more API request unless that would exceed `cap`; the returned guard
+    /// releases the slot when dropped (also when the client disconnects mid-request).
+    pub fn enter(&self, cap: Option<u32>) -> Option<InFlight<'_>> {
+        let admitted = self
+            .in_flight
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |current| match cap {
+                Some(cap) if current >= cap => None,
+                _ => Some(current + 1),
+            })
+            .ok()?;
+        let now_in_flight = admitted + 1;
+        self.peak_in_flight
+            .fetch_max(now_in_flight, Ordering::SeqCst);
+        Some(InFlight {
+            shared: self,
+            count: now_in_flight,
+        })
+    }
+}
+
+pub(crate) struct InFlight<'a> {
+    shared: &'a Shared,
+    /// In flight when admitted, this request included.
+    pub count: u32,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
