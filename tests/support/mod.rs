@@ -1,0 +1,53 @@
+//! Shared harness for end-to-end tests that drive the provider with a real `terraform` / `tofu`.
+//!
+//! Include it from an integration test with
+//! `#[path = "support/mod.rs"] mod support;` and pass the binaries in from that test crate
+//! (`env!("CARGO_BIN_EXE_terraform-provider-workspace")`), because `env!` is per crate.
+//!
+//! - [`cli`]: which CLIs to test against (Terraform 1.0.3 always, plus others on PATH or named
+//!   by `TF_ACC_CLI` / `TFWS_TEST_CLIS`).
+//! - [`workdir`]: a temporary working directory with a CLI config (dev_overrides or a
+//!   filesystem mirror) and `terraform` runs in it.
+//! - [`process`]: running a command with a sanitised environment and a hard timeout.
+//! - [`reattach`]: the provider started in debug mode (`--debug --protocol-version 5|6`) for
+//!   `TF_REATTACH_PROVIDERS`.
+//! - [`tfjson`]: reading `terraform providers schema -json` / `terraform show -json` output.
+// Every test crate uses a different subset of the harness.
+#![allow(dead_code, unused_imports)]
+
+pub mod cli;
+pub mod process;
+pub mod reattach;
+pub mod tfjson;
+pub mod workdir;
+
+pub use cli::{terraform_1_0_3, test_clis, CliFlavor, TerraformCli};
+pub use process::{CommandOutput, RunningCommand};
+pub use reattach::ReattachedProvider;
+pub use workdir::{InstallMethod, TestWorkdir};
+
+/// The provider's source address as written in `required_providers`.
+pub const PROVIDER_SOURCE: &str = "tfws/workspace";
+
+/// The fully qualified address Terraform gives [`PROVIDER_SOURCE`].
+pub const TERRAFORM_PROVIDER_ADDRESS: &str = "registry.terraform.io/tfws/workspace";
+
+/// The fully qualified address OpenTofu gives [`PROVIDER_SOURCE`] (its default registry host
+/// differs).
+pub const OPENTOFU_PROVIDER_ADDRESS: &str = "registry.opentofu.org/tfws/workspace";
+
+/// Both addresses: CLI configs and reattach values name both so one setup serves either CLI.
+pub const PROVIDER_ADDRESSES: [&str; 2] = [TERRAFORM_PROVIDER_ADDRESS, OPENTOFU_PROVIDER_ADDRESS];
+
+/// The resource type this provider offers.
+pub const REBOOT_RESOURCE_TYPE: &str = "workspace_app_server_reboot";
+
+/// A `terraform` block requiring this provider; start every test configuration with it.
+pub const TERRAFORM_BLOCK: &str = r#"terraform {
+  required_providers {
+    workspace = {
+      source = "tfws/workspace"
+    }
+  }
+}
+"#;
