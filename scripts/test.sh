@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# THE test command: runs every test of the project on a fresh machine, then the benchmarks
+# briefly so that they print their figures. `.ci/run` runs exactly this.
+#
+#   bash scripts/test.sh
+#
+# Steps:
+#   1. a real Terraform 1.0.3 (scripts/install-terraform.sh), exported as TFWS_TERRAFORM_1_0_3;
+#      the tests also use any other `terraform`/`tofu` on PATH and the CLIs named by
+#      TF_ACC_CLI / TFWS_TEST_CLIS (see README, "Which CLIs the tests use");
+#   2. `cargo test --all-targets` (unit, property, integration and end-to-end tests; bench
+#      targets run once in test mode) and `cargo test --doc`;
+#   3. each bench target with `cargo bench --bench NAME` (TFWS_BENCH_QUICK=1 asks for a short
+#      run), so their figures are printed.
+#
+# Environment:
+#   TFWS_SKIP_BENCH=1     skip step 3
+#   TFWS_BENCH_TIMEOUT    seconds allowed per bench target (default 900)
+#   TFWS_TEST_PATH_CLIS=0 test only against Terraform 1.0.3 (plus TF_ACC_CLI / TFWS_TEST_CLIS)
+#
+# Exits non-zero on any failure and ends with one summary line.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${repo_root}"
+
+started_at=$SECONDS
+log_dir="$(mktemp -d "${TMPDIR:-/tmp}/tfws-test.XXXXXX")"
+trap 'rm -rf "${log_dir}"' EXIT
+
+export CARGO_TERM_COLOR=never
+export CHECKPOINT_DISABLE=1
+
+failures=()
+phase_results=()
+
+section() {
+    printf '\n==== %s ====\n' "$*"
+}
+
+record() { # record NAME STATUS
+    phase_results+=("$1: $2")
+    if [[ "$2" != ok ]]; then
+        failures+=("$1")
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+section "toolchain"
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "test.sh: ERROR: cargo is not on PATH; install a Rust toolchain (rustup) first" >&2
+    exit 1
+fi
+cargo --version
+rustc --version
+
+# ---------------------------------------------------------------------------------------------
+section "Terraform 1.0.3"
+# Fails the whole run loudly when the real CLI cannot be fetched or run.
+if ! TFWS_TERRAFORM_1_0_3="$(bash scripts/install-terraform.sh)"; then
+    echo "test.sh: ERROR: could not install or run Terraform 1.0.3 (see above)" >&2
+    echo "summary: 0 passed, 1 failed"
+    exit 1
+fi
+export TFWS_TERRAFORM_1_0_3
+echo "Terraform 1.0.3: ${TFWS_TERRAFORM_1_0_3}"
+for cli in terraform tofu; do
+    if [[ "${TFWS_TEST_PATH_CLIS:-1}" != 0 ]] && path="$(command -v "${cli}")"; then
+        echo "${cli} on PATH:   ${path} ($(TF_CLI_CONFIG_FILE=/dev/null "${path}" version 2>/dev/null | head -n 1 || echo 'does not run'))"
+    fi
+done
+for var in TF_ACC_CLI TFWS_TEST_CLIS; do
+    if [[ -n "${!var:-}" ]]; then
+        echo "${var}=${!var}"
+    fi
+done
+
+# ---------------------------------------------------------------------------------------------
+section "cargo test --all-targets"
+test_log="${log_dir}/test.log"
+set +e
+cargo test --all-targets --no-fail-fast 2>&1 | tee "${test_log}"
+status=${PIPESTATUS[0]}
+set -e
+record "cargo test --all-targets" "$([[ ${status} -eq 0 ]] && echo ok || echo "failed (exit ${status})")"
+
+section "cargo test --doc"
+doc_log="${log_dir}/doc.log"
+set +e
+cargo test --doc --no-fail-fast 2>&1 | tee "${doc_log}"
+status=${PIPESTATUS[0]}
+set -e
+record "cargo test --doc" "$([[ ${status} -eq 0 ]] && echo ok || echo "failed (exit ${status})")"
+
+# ---------------------------------------------------------------------------------------------
+section "benchmarks"
+if [[ "${TFWS_SKIP_BENCH:-0}" == 1 ]]; then
+    echo "skipped (TFWS_SKIP_BENCH=1)"
+    record "benchmarks" "ok"
+else
+    bench_names="$(cargo metadata --no-deps --format-version 1 | python3 -c '
+import json, sys
+for package in json.load(sys.stdin)["packages"]:
+    for target in package["targets"]:
+        if "bench" in target["kind"]:
+            print(target["name"])
+')"
+    if [[ -z "${bench_names}" ]]; then
+        echo "no bench targets yet"
+    fi
+    for bench in ${bench_names}; do
+        section "cargo bench --bench ${bench}"
+        set +e
+        TFWS_BENCH_QUICK=1 timeout "${TFWS_BENCH_TIMEOUT:-900}" cargo bench --bench "${bench}"
+        status=$?
+        set -e
+        if [[ ${status} -eq 124 ]]; then
+            record "bench ${bench}" "timed out after ${TFWS_BENCH_TIMEOUT:-900}s"
+        else
+            record "bench ${bench}" "$([[ ${status} -eq 0 ]] && echo ok || echo "failed (exit ${status})")"
+        fi
+    done
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Totals over every libtest "test result:" line of both test runs.
+read -r passed failed ignored < <(
+    cat "${test_log}" "${doc_log}" | python3 -c '
+import re, sys
+totals = [0, 0, 0]
+for line in sys.stdin:
+    match = re.search(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored", line)
+    if match:
+        for index in range(3):
+            totals[index] += int(match.group(index + 1))
+print(*totals)
+'
+)
+
+section "results"
+for result in "${phase_results[@]}"; do
+    echo "  ${result}"
+done
+echo "  elapsed: $((SECONDS - started_at)) s"
+if [[ ${#failures[@]} -gt 0 ]]; then
+    echo "FAILED: ${failures[*]}"
+    # A phase can fail without any failed test (a build error, a bench): count it as a failure.
+    if [[ ${failed} -eq 0 ]]; then
+        failed=${#failures[@]}
+    fi
+    echo "summary: ${passed} passed, ${failed} failed, ${ignored} skipped"
+    exit 1
+fi
+if [[ ${passed} -eq 0 ]]; then
+    echo "FAILED: no test ran"
+    echo "summary: 0 passed, 1 failed, ${ignored} skipped"
+    exit 1
+fi
+echo "summary: ${passed} passed, ${failed} failed, ${ignored} skipped"
