@@ -9,3 +9,6 @@ pub mod diagnostics;
 pub mod provider;
 pub mod schema;
 pub mod proto;
+pub(crate) mod convert;
+pub mod v5;
+pub mod v6;
