@@ -2,7 +2,26 @@
 //!
 //! - [`wire`]: request/response types, paths and header names shared by client and simulator.
 //! - [`signing`]: `SDK-HMAC-SHA256` AK/SK signing and verification.
+//! - [`endpoint`]: the base URL from region and cloud, or an override.
+//! - [`client`]: configuration, authentication, one request with retries; `get_server`,
+//!   `list_servers`.
+//! - [`reboot`]: `Client::batch_reboot` for any number of servers.
+//! - [`wait`]: `Client::wait_until_ready` after a reboot.
+//! - [`error`]: typed errors.
+//! - [`simulator`]: a local simulator of the API for tests and demos.
 
+pub mod client;
+pub mod endpoint;
+pub mod error;
+pub mod reboot;
+pub mod retry;
 pub mod signing;
-pub mod wire;
 pub mod simulator;
+pub mod wait;
+pub mod wire;
+
+pub use client::{Auth, Client, ClientConfig};
+pub use error::{ApiError, ClientError};
+pub use reboot::{BatchFailure, RebootReport};
+pub use wait::{ServerWait, WaitOptions, WaitOutcome, WaitReport};
+pub use wire::{AppServer, ListQuery, RebootType};

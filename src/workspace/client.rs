@@ -1,0 +1,796 @@
+//! The HTTP client: configuration, authentication, and one request with its retries.
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::Method;
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::workspace::endpoint;
+use crate::workspace::error::{ApiError, ClientError};
+use crate::workspace::retry::{self, Interrupted, RetryPolicy};
+use crate::workspace::signing::{self, Credentials, RequestToSign, Signer};
+use crate::workspace::wire::{
+    self, headers, AppServer, ListAppServersResponse, ListQuery, MAX_LIST_LIMIT, MAX_SERVER_ID_LEN,
+};
+
+/// Default retries after the first attempt (as `HW_MAX_RETRIES` in the existing provider).
+pub const DEFAULT_MAX_RETRIES: u32 = 5;
+/// Default time for one attempt, answer body included.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default number of requests in flight at once.
+///
+/// Why 4: the gateway throttles per user (observed: 200 requests per 5 minutes) and answers a
+/// burst with 429. A batch reboot of 1,000 servers is only 50 requests, so 4 at a time finishes
+/// in about 13 round trips while staying far below any burst limit and leaving headroom for
+/// other tools of the same account; throttling that still happens is absorbed by the retries.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 4;
+/// Default delay before the first retry.
+pub const DEFAULT_RETRY_BASE_DELAY: Duration = Duration::from_secs(1);
+/// Default cap on a computed retry delay.
+pub const DEFAULT_RETRY_MAX_DELAY: Duration = Duration::from_secs(30);
+
+const JSON: &str = "application/json";
+
+/// `terraform-provider-workspace/<version>`.
+pub fn default_user_agent() -> String {
+    format!("terraform-provider-workspace/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// How requests are authenticated. `Debug` never shows a secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// AK/SK `SDK-HMAC-SHA256` signing; `security_token` for temporary credentials
+    /// (sent and signed as `X-Security-Token`).
+    AkSk {
+        access_key: String,
+        secret_key: String,
+        security_token: Option<String>,
+    },
+    /// An IAM token, sent as `X-Auth-Token`.
+    Token(String),
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::AkSk {
+                access_key,
+                security_token,
+                ..
+            } => f
+                .debug_struct("AkSk")
+                .field("access_key", access_key)
+                .field("secret_key", &"<redacted>")
+                .field(
+                    "security_token",
+                    &security_token.as_ref().map(|_| "<redacted>"),
+                )
+                .finish(),
+            Auth::Token(_) => f.debug_tuple("Token").field(&"<redacted>").finish(),
+        }
+    }
+}
+
+/// Everything the client needs. Build with [`ClientConfig::new`] and adjust fields.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// API root, e.g. `https://appstream.cn-north-4.myhuaweicloud.com` (see [`endpoint`]).
+    pub base_url: Url,
+    pub project_id: String,
+    pub auth: Auth,
+    /// Skip TLS certificate verification (self-signed private endpoints only).
+    pub insecure: bool,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// Time allowed for one attempt, answer body included.
+    pub request_timeout: Duration,
+    /// Requests in flight at once across all calls of this client; see
+    /// [`DEFAULT_MAX_CONCURRENCY`] for the choice of default.
+    pub max_concurrency: usize,
+    pub user_agent: String,
+    /// Backoff before the first retry (doubles each retry, with jitter).
+    pub retry_base_delay: Duration,
+    /// Cap on a computed backoff delay.
+    pub retry_max_delay: Duration,
+}
+
+impl ClientConfig {
+    pub fn new(base_url: Url, project_id: impl Into<String>, auth: Auth) -> Self {
+        ClientConfig {
+            base_url,
+            project_id: project_id.into(),
+            auth,
+            insecure: false,
+            max_retries: DEFAULT_MAX_RETRIES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            user_agent: default_user_agent(),
+            retry_base_delay: DEFAULT_RETRY_BASE_DELAY,
+            retry_max_delay: DEFAULT_RETRY_MAX_DELAY,
+        }
+    }
+}
+
+enum AuthMode {
+    Signed(Signer),
+    Token(HeaderValue),
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: ClientConfig,
+    /// `host[:port]` exactly as reqwest sends it in `Host` (default ports omitted).
+    host: String,
+    /// Path prefix of the base URL without trailing `/` (usually empty).
+    base_path: String,
+    auth: AuthMode,
+    permits: Semaphore,
+    retry: RetryPolicy,
+    requests_sent: AtomicUsize,
+}
+
+/// A Workspace APP API client. Cheap to clone; clones share the concurrency limit.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One API call before signing.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiRequest {
+    pub method: Method,
+    /// Absolute API path with percent-encoded segments (from [`wire`]'s path builders).
+    pub path: String,
+    /// Decoded query pairs; sent exactly as the signer canonicalises them.
+    pub query: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    /// Whether an attempt that may have reached the service can be repeated safely. A reboot
+    /// is not: after a timeout it is reported as failed instead of being sent again.
+    pub idempotent: bool,
+}
+
+/// A success answer.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiResponse {
+    pub body: Vec<u8>,
+}
+
+/// The result of a call and how many attempts were sent for it.
+pub(crate) struct Attempted<T> {
+    pub result: Result<T, ClientError>,
+    pub sent: usize,
+}
+
+fn config_error(message: impl Into<String>) -> ClientError {
+    ClientError::InvalidConfig(message.into())
+}
+
+fn sensitive_header(value: &str, what: &str) -> Result<HeaderValue, ClientError> {
+    let mut header = HeaderValue::from_str(value).map_err(|_| {
+        config_error(format!(
+            "{what} contains characters not allowed in an HTTP header"
+        ))
+    })?;
+    header.set_sensitive(true);
+    Ok(header)
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Client, ClientError> {
+        endpoint::validate_base_url(&config.base_url)?;
+        let host = match (config.base_url.host_str(), config.base_url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => return Err(config_error("base URL has no host")),
+        };
+        let project_id = config.project_id.trim().to_string();
+        if project_id.is_empty() {
+            return Err(config_error("project_id is empty"));
+        }
+        if !project_id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(config_error(
+                "project_id must be printable ASCII without spaces",
+            ));
+        }
+        if config.max_concurrency == 0 {
+            return Err(config_error("max_concurrency must be at least 1"));
+        }
+        if config.request_timeout.is_zero() {
+            return Err(config_error("request_timeout must be more than zero"));
+        }
+        if config.retry_max_delay < config.retry_base_delay {
+            return Err(config_error(
+                "retry_max_delay must not be less than retry_base_delay",
+            ));
+        }
+        HeaderValue::from_str(&config.user_agent)
+            .map_err(|_| config_error("user_agent is not a valid header value"))?;
+        let auth = match &config.auth {
+            Auth::AkSk {
+                access_key,
+                secret_key,
+                security_token,
+            } => {
+                if access_key.trim().is_empty() || secret_key.is_empty() {
+                    return Err(config_error("access_key and secret_key must both be set"));
+                }
+                sensitive_header(access_key, "access_key")?;
+                if let Some(token) = security_token {
+                    sensitive_header(token, "security_token")?;
+                }
+                AuthMode::Signed(Signer::new(Credentials::new(
+                    access_key.trim(),
+                    secret_key.as_str(),
+                    security_token.clone().filter(|t| !t.is_empty()),
+                )))
+            }
+            Auth::Token(token) => {
+                if token.trim().is_empty() {
+                    return Err(config_error("token is empty"));
+                }
+                AuthMode::Token(sensitive_header(token.trim(), "token")?)
+            }
+        };
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .danger_accept_invalid_certs(config.insecure)
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.request_timeout)
+            .pool_max_idle_per_host(config.max_concurrency)
+            .build()
+            .map_err(|e| config_error(format!("cannot build the HTTP client: {e}")))?;
+        let retry = RetryPolicy {
+            max_retries: config.max_retries,
+            base_delay: config.retry_base_delay,
+            max_delay: config.retry_max_delay,
+        };
+        let base_path = config.base_url.path().trim_end_matches('/').to_string();
+        let mut config = config;
+        config.project_id = project_id;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                host,
+                base_path,
+                auth,
+                permits: Semaphore::new(config.max_concurrency),
+                retry,
+                requests_sent: AtomicUsize::new(0),
+                config,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    pub fn project_id(&self) -> &str {
+        &self.inner.config.project_id
+    }
+
+    /// HTTP attempts this client (and its clones) has sent so far.
+    pub fn requests_sent(&self) -> usize {
+        self.inner.requests_sent.load(Ordering::Relaxed)
+    }
+
+    /// `GET .../app-servers/{server_id}`. A missing server is `ClientError::Api` with status 404.
+    pub async fn get_server(
+        &self,
+        server_id: &str,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Result<AppServer, ClientError> {
+        self.get_server_attempted(server_id, cancel, deadline)
+            .await
+            .result
+    }
+
+    pub(crate) async fn get_server_attempted(
+        &self,
+        server_id: &str,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Attempted<AppServer> {
+        if let Err(e) = check_server_id(server_id) {
+            return Attempted {
+                result: Err(e),
+                sent: 0,
+            };
+        }
+        let request = ApiRequest {
+            method: Method::GET,
+            path: wire::server_path(self.project_id(), server_id),
+            query: Vec::new(),
+            body: None,
+            idempotent: true,
+        };
+        let attempted = self.execute(&request, cancel, deadline).await;
+        Attempted {
+            result: attempted.result.and_then(|r| decode_server(&r.body)),
+            sent: attempted.sent,
+        }
+    }
+
+    /// `GET .../app-servers` with the given filters (one page).
+    pub async fn list_servers(
+        &self,
+        query: &ListQuery,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Result<ListAppServersResponse, ClientError> {
+        if let Some(limit) = query.limit {
+            if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+                return Err(ClientError::InvalidInput(format!(
+                    "limit {limit} is outside 1..={MAX_LIST_LIMIT}"
+                )));
+            }
+        }
+        let request = ApiRequest {
+            method: Method::GET,
+            path: wire::servers_path(self.project_id()),
+            query: query.to_pairs(),
+            body: None,
+            idempotent: true,
+        };
+        let response = self.execute(&request, cancel, deadline).await.result?;
+        serde_json::from_slice(&response.body).map_err(|e| ClientError::Decode {
+            what: "the server list".to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Send `request`, retrying as the policy allows, within `deadline` and until `cancel`.
+    pub(crate) async fn execute(
+        &self,
+        request: &ApiRequest,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Attempted<ApiResponse> {
+        let mut sent = 0usize;
+        let mut last_error: Option<ClientError> = None;
+        let mut retry = 0u32;
+        loop {
+            let outcome = self
+                .attempt(request, cancel, deadline, retry, &mut sent)
+                .await;
+            let (error, retry_after) = match outcome {
+                AttemptOutcome::Done(response) => {
+                    return Attempted {
+                        result: Ok(response),
+                        sent,
+                    }
+                }
+                AttemptOutcome::Stop(error) => {
+                    let error = attach_last(error, last_error.take());
+                    return Attempted {
+                        result: Err(error),
+                        sent,
+                    };
+                }
+                AttemptOutcome::Failed { error, retry_after } => (error, retry_after),
+            };
+            let may_repeat = request.idempotent
+                || matches!(
+                    &error,
+                    ClientError::Api(_)
+                        | ClientError::Transport {
+                            maybe_processed: false,
+                            ..
+                        }
+                );
+            if !error.is_retryable() || !may_repeat || retry >= self.inner.retry.max_retries {
+                return Attempted {
+                    result: Err(error),
+                    sent,
+                };
+            }
+            let delay = self.inner.retry.delay(retry, retry_after);
+            tracing::debug!(
+                method = %request.method,
+                path = %request.path,
+                attempt = retry + 1,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                error = %error,
+                "workspace API: retrying"
+            );
+            match retry::sleep_before_retry(delay, cancel, deadline).await {
+                Ok(()) => {}
+                Err(Interrupted::Cancelled) => {
+                    return Attempted {
+                        result: Err(ClientError::Cancelled {
+                            last_error: Some(Box::new(error)),
+                            in_flight: false,
+                        }),
+                        sent,
+                    }
+                }
+                Err(Interrupted::Deadline) => {
+                    return Attempted {
+                        result: Err(ClientError::DeadlineExceeded {
+                            last_error: Some(Box::new(error)),
+                        }),
+                        sent,
+                    }
+                }
+            }
+            last_error = Some(error);
+            retry += 1;
+        }
+    }
+
+    /// One attempt: wait for a concurrency slot, sign afresh, send, read the answer.
+    async fn attempt(
+        &self,
+        request: &ApiRequest,
+        cancel: &CancellationToken,
+        deadline: Instant,
+        retry: u32,
+        sent: &mut usize,
+    ) -> AttemptOutcome {
+        let inner = &self.inner;
+        let permit = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return AttemptOutcome::Stop(ClientError::Cancelled { last_error: None, in_flight: false }),
+            _ = tokio::time::sleep_until(deadline) => return AttemptOutcome::Stop(ClientError::DeadlineExceeded { last_error: None }),
+            permit = inner.permits.acquire() => match permit {
+                Ok(p) => p,
+                Err(_) => return AttemptOutcome::Stop(config_error("the client's request limiter was closed")),
+            },
+        };
+        let now = Instant::now();
+        if now >= deadline {
+            return AttemptOutcome::Stop(ClientError::DeadlineExceeded { last_error: None });
+        }
+        let remaining = deadline - now;
+        let timeout = inner.config.request_timeout.min(remaining);
+        let cut_by_deadline = remaining < inner.config.request_timeout;
+
+        let built = match self.build(request) {
+            Ok(b) => b,
+            Err(e) => return AttemptOutcome::Stop(e),
+        };
+        *sent += 1;
+        inner.requests_sent.fetch_add(1, Ordering::Relaxed);
+        let exchange = async {
+            let response = built.send().await?;
+            let status = response.status().as_u16();
+            let request_id = header_text(response.headers(), headers::REQUEST_ID);
+            let retry_after = header_text(response.headers(), headers::RETRY_AFTER);
+            let body = response.bytes().await?;
+            Ok::<_, reqwest::Error>((status, request_id, retry_after, body))
+        };
+        let answered = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return AttemptOutcome::Stop(ClientError::Cancelled { last_error: None, in_flight: true }),
+            answered = tokio::time::timeout(timeout, exchange) => answered,
+        };
+        drop(permit);
+        match answered {
+            Err(_elapsed) => {
+                tracing::debug!(method = %request.method, path = %request.path, attempt = retry + 1, "workspace API: no answer in time");
+                let error = ClientError::Timeout { after: timeout };
+                if cut_by_deadline {
+                    AttemptOutcome::Stop(ClientError::DeadlineExceeded {
+                        last_error: Some(Box::new(error)),
+                    })
+                } else {
+                    AttemptOutcome::Failed {
+                        error,
+                        retry_after: None,
+                    }
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(method = %request.method, path = %request.path, attempt = retry + 1, error = %e, "workspace API: transport error");
+                AttemptOutcome::Failed {
+                    error: transport_error(&e),
+                    retry_after: None,
+                }
+            }
+            Ok(Ok((status, request_id, retry_after, body))) => {
+                tracing::debug!(
+                    method = %request.method,
+                    path = %request.path,
+                    status,
+                    request_id = request_id.as_deref().unwrap_or("-"),
+                    attempt = retry + 1,
+                    "workspace API answer"
+                );
+                if (200..300).contains(&status) {
+                    AttemptOutcome::Done(ApiResponse {
+                        body: body.to_vec(),
+                    })
+                } else {
+                    let error = ApiError::from_response(status, request_id.as_deref(), &body);
+                    let retry_after = retry_after
+                        .as_deref()
+                        .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+                    AttemptOutcome::Failed {
+                        error: ClientError::Api(error),
+                        retry_after,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Build the HTTP request with fresh authentication headers.
+    fn build(&self, request: &ApiRequest) -> Result<reqwest::RequestBuilder, ClientError> {
+        let inner = &self.inner;
+        let path = format!("{}{}", inner.base_path, request.path);
+        let query = signing::canonical_query(&request.query);
+        let mut url = inner.config.base_url.clone();
+        url.set_path(&path);
+        url.set_query(if query.is_empty() { None } else { Some(&query) });
+
+        // Names from `wire::headers`; reqwest lower-cases them.
+        let mut extra: Vec<(&'static str, HeaderValue)> = vec![(
+            headers::PROJECT_ID,
+            HeaderValue::from_str(&inner.config.project_id)
+                .map_err(|_| config_error("project_id is not a valid header value"))?,
+        )];
+        if request.body.is_some() {
+            extra.push((headers::CONTENT_TYPE, HeaderValue::from_static(JSON)));
+        }
+        match &inner.auth {
+            AuthMode::Token(token) => extra.push((headers::AUTH_TOKEN, token.clone())),
+            AuthMode::Signed(signer) => {
+                let sdk_date = signing::format_sdk_date(OffsetDateTime::now_utc());
+                let mut to_sign = vec![
+                    (headers::HOST.to_string(), inner.host.clone()),
+                    (
+                        headers::PROJECT_ID.to_string(),
+                        inner.config.project_id.clone(),
+                    ),
+                    (headers::SDK_DATE.to_string(), sdk_date.clone()),
+                ];
+                if request.body.is_some() {
+                    to_sign.push((headers::CONTENT_TYPE.to_string(), JSON.to_string()));
+                }
+                if let Some(token) = signer.credentials().security_token() {
+                    to_sign.push((headers::SECURITY_TOKEN.to_string(), token.to_string()));
+                    extra.push((
+                        headers::SECURITY_TOKEN,
+                        sensitive_header(token, "security_token")?,
+                    ));
+                }
+                let signed = signer
+                    .sign(&RequestToSign {
+                        method: request.method.as_str(),
+                        path: &path,
+                        query: &request.query,
+                        headers: &to_sign,
+                        body: request.body.as_deref().unwrap_or_default(),
+                    })
+                    .map_err(|e| config_error(e.to_string()))?;
+                extra.push((
+                    headers::SDK_DATE,
+                    HeaderValue::from_str(&sdk_date)
+                        .map_err(|_| config_error("X-Sdk-Date is not a valid header value"))?,
+                ));
+                extra.push((
+                    headers::AUTHORIZATION,
+                    sensitive_header(&signed.authorization, "the Authorization header")?,
+                ));
+            }
+        }
+        let mut builder = inner.http.request(request.method.clone(), url);
+        for (name, value) in extra {
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        Ok(builder)
+    }
+}
+
+enum AttemptOutcome {
+    Done(ApiResponse),
+    /// Retryable or not, as the error says.
+    Failed {
+        error: ClientError,
+        retry_after: Option<Duration>,
+    },
+    /// Stop now: cancelled, deadline, or the request could not be built.
+    Stop(ClientError),
+}
+
+/// Put the error of the previous attempt into a cancellation or deadline error without one.
+fn attach_last(error: ClientError, last: Option<ClientError>) -> ClientError {
+    match (error, last) {
+        (
+            ClientError::Cancelled {
+                last_error: None,
+                in_flight,
+            },
+            Some(last),
+        ) => ClientError::Cancelled {
+            last_error: Some(Box::new(last)),
+            in_flight,
+        },
+        (ClientError::DeadlineExceeded { last_error: None }, Some(last)) => {
+            ClientError::DeadlineExceeded {
+                last_error: Some(Box::new(last)),
+            }
+        }
+        (error, _) => error,
+    }
+}
+
+fn header_text(map: &HeaderMap, name: &str) -> Option<String> {
+    map.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn transport_error(e: &reqwest::Error) -> ClientError {
+    // reqwest's message names the URL (host, path, query: server IDs at most), never headers.
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    ClientError::Transport {
+        message,
+        maybe_processed: !e.is_connect(),
+    }
+}
+
+pub(crate) fn check_server_id(server_id: &str) -> Result<(), ClientError> {
+    if server_id.is_empty() {
+        return Err(ClientError::InvalidInput("server ID is empty".to_string()));
+    }
+    if server_id.chars().count() > MAX_SERVER_ID_LEN {
+        return Err(ClientError::InvalidInput(format!(
+            "server ID is longer than {MAX_SERVER_ID_LEN} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// The show answer is the server object itself; accept a `{"server": {...}}` wrapper too.
+fn decode_server(body: &[u8]) -> Result<AppServer, ClientError> {
+    let decode_error = |message: String| ClientError::Decode {
+        what: "the server".to_string(),
+        message,
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| decode_error(e.to_string()))?;
+    let object = match value.get("id") {
+        Some(_) => value,
+        None => ["server", "app_server"]
+            .iter()
+            .find_map(|key| value.get(*key).filter(|v| v.is_object()).cloned())
+            .ok_or_else(|| decode_error("the answer has no server object".to_string()))?,
+    };
+    serde_json::from_value(object).map_err(|e| decode_error(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url() -> Url {
+        Url::parse("http://127.0.0.1:9/").unwrap()
+    }
+
+    #[test]
+    fn auth_debug_is_redacted() {
+        let aksk = Auth::AkSk {
+            access_key: "AKID".into(),
+            secret_key: "s3cr3t-value".into(),
+            security_token: Some("tok-value".into()),
+        };
+        let token = Auth::Token("iam-token-value".into());
+        let text = format!(
+            "{aksk:?} {token:?} {:?}",
+            ClientConfig::new(url(), "p", aksk.clone())
+        );
+        assert!(text.contains("AKID"));
+        for secret in ["s3cr3t-value", "tok-value", "iam-token-value"] {
+            assert!(!text.contains(secret), "{secret} leaked");
+        }
+        let client = Client::new(ClientConfig::new(url(), "p", aksk)).unwrap();
+        assert!(!format!("{client:?}").contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn config_defaults() {
+        let c = ClientConfig::new(url(), "p", Auth::Token("t".into()));
+        assert_eq!(c.max_retries, 5);
+        assert_eq!(c.request_timeout, Duration::from_secs(60));
+        assert_eq!(c.max_concurrency, 4);
+        assert!(c.user_agent.starts_with("terraform-provider-workspace/"));
+        assert!(!c.insecure);
+    }
+
+    #[test]
+    fn invalid_configs_are_rejected() {
+        let ok = ClientConfig::new(url(), "p", Auth::Token("t".into()));
+        let cases: Vec<ClientConfig> = vec![
+            ClientConfig {
+                project_id: " ".into(),
+                ..ok.clone()
+            },
+            ClientConfig {
+                project_id: "a b".into(),
+                ..ok.clone()
+            },
+            ClientConfig {
+                max_concurrency: 0,
+                ..ok.clone()
+            },
+            ClientConfig {
+                request_timeout: Duration::ZERO,
+                ..ok.clone()
+            },
+            ClientConfig {
+                auth: Auth::Token("".into()),
+                ..ok.clone()
+            },
+            ClientConfig {
+                auth: Auth::Token("bad\nsecret-token".into()),
+                ..ok.clone()
+            },
+            ClientConfig {
+                auth: Auth::AkSk {
+                    access_key: "AK".into(),
+                    secret_key: "".into(),
+                    security_token: None,
+                },
+                ..ok.clone()
+            },
+            ClientConfig {
+                base_url: Url::parse("ftp://h/").unwrap(),
+                ..ok.clone()
+            },
+        ];
+        for config in cases {
+            let err = Client::new(config).unwrap_err();
+            assert!(!err.to_string().contains("secret-token"));
+        }
+        assert!(Client::new(ok).is_ok());
+    }
+
+    #[test]
+    fn server_ids_checked() {
+        assert!(check_server_id("").is_err());
+        assert!(check_server_id(&"x".repeat(129)).is_err());
+        assert!(check_server_id(&"x".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn decode_server_shapes() {
+        assert_eq!(decode_server(br#"{"id":"a"}"#).unwrap().id, "a");
+        assert_eq!(decode_server(br#"{"server":{"id":"b"}}"#).unwrap().id, "b");
+        assert!(matches!(
+            decode_server(b"null"),
+            Err(ClientError::Decode { .. })
+        ));
+        assert!(matches!(
+            decode_server(b"{"),
+            Err(ClientError::Decode { .. })
+        ));
+    }
+}
