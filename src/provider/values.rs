@@ -18,15 +18,6 @@ pub enum Slot<T> {
     Known(T),
 }
 
-impl<T> Slot<T> {
-    pub fn known(self) -> Option<T> {
-        match self {
-            Slot::Known(value) => Some(value),
-            Slot::Unknown | Slot::Null => None,
-        }
-    }
-}
-
 /// A string slot. A value of another type (which a decoder driven by the schema never
 /// produces) reads as null.
 pub fn string_slot(value: &Value) -> Slot<&str> {
@@ -34,14 +25,6 @@ pub fn string_slot(value: &Value) -> Slot<&str> {
         Slot::Unknown
     } else {
         value.as_str().map_or(Slot::Null, Slot::Known)
-    }
-}
-
-pub fn bool_slot(value: &Value) -> Slot<bool> {
-    if value.is_unknown() {
-        Slot::Unknown
-    } else {
-        value.as_bool().map_or(Slot::Null, Slot::Known)
     }
 }
 

@@ -1,0 +1,481 @@
+//! Pure resource logic: validation, plans, upgrades, read and import. Applies against the
+//! simulator are in `provider::tests`.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::protocol::diagnostics::{AttributePath, PathStep, Severity};
+use crate::protocol::provider::{PlanRequest, PlanResponse};
+
+/// A resource configuration, as Terraform sends it (computed-only attributes null).
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub server_ids: Value,
+    pub reboot_type: Value,
+    pub triggers: Value,
+    pub wait_for_ready: Value,
+    pub timeouts: Value,
+}
+
+impl Config {
+    pub fn ids(ids: &[&str]) -> Self {
+        Config {
+            server_ids: Value::Set(ids.iter().map(|id| Value::string(*id)).collect()),
+            reboot_type: Value::Null,
+            triggers: Value::Null,
+            wait_for_ready: Value::Null,
+            timeouts: Value::Null,
+        }
+    }
+
+    pub fn triggers(mut self, entries: &[(&str, &str)]) -> Self {
+        self.triggers = Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::string(*v)))
+                .collect(),
+        );
+        self
+    }
+
+    pub fn reboot_type(mut self, text: &str) -> Self {
+        self.reboot_type = Value::string(text);
+        self
+    }
+
+    pub fn wait(mut self, wait: bool) -> Self {
+        self.wait_for_ready = Value::Bool(wait);
+        self
+    }
+
+    pub fn timeouts(mut self, create: Option<&str>, update: Option<&str>) -> Self {
+        let slot = |t: Option<&str>| t.map_or(Value::Null, Value::string);
+        self.timeouts = Value::object([("create", slot(create)), ("update", slot(update))]);
+        self
+    }
+
+    pub fn value(&self) -> Value {
+        Value::object([
+            ("id", Value::Null),
+            ("server_ids", self.server_ids.clone()),
+            ("type", self.reboot_type.clone()),
+            ("triggers", self.triggers.clone()),
+            ("wait_for_ready", self.wait_for_ready.clone()),
+            ("rebooted_at", Value::Null),
+            ("timeouts", self.timeouts.clone()),
+        ])
+    }
+}
+
+/// Terraform's proposed new state for top-level attributes: computed-only attributes and
+/// optional+computed ones left null in the configuration take the prior value; everything else
+/// is the configuration.
+pub(crate) fn proposed(prior: &Value, config: &Value) -> Value {
+    let mut out = config.clone();
+    if prior.is_null() {
+        return out;
+    }
+    for name in ["id", "rebooted_at"] {
+        values::set_attr(&mut out, name, values::attr(prior, name).clone());
+    }
+    for name in ["type", "wait_for_ready"] {
+        if values::attr(config, name).is_null() {
+            values::set_attr(&mut out, name, values::attr(prior, name).clone());
+        }
+    }
+    out
+}
+
+pub(crate) fn plan_request(prior: &Value, config: &Value, prior_private: &[u8]) -> PlanRequest {
+    PlanRequest {
+        type_name: REBOOT_RESOURCE_NAME.to_owned(),
+        prior_state: prior.clone(),
+        proposed_new_state: if config.is_null() {
+            Value::Null
+        } else {
+            proposed(prior, config)
+        },
+        config: config.clone(),
+        prior_private: prior_private.to_vec(),
+    }
+}
+
+const REBOOT_RESOURCE_NAME: &str = crate::provider::schema::REBOOT_RESOURCE;
+
+use crate::provider::values;
+
+fn get<'a>(value: &'a Value, name: &str) -> &'a Value {
+    values::attr(value, name)
+}
+
+fn error_paths(diagnostics: &Diagnostics) -> Vec<String> {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| {
+            d.attribute
+                .as_ref()
+                .map_or_else(|| "(none)".to_owned(), ToString::to_string)
+        })
+        .collect()
+}
+
+/// A prior state as an earlier successful apply would have left it.
+fn prior_state(config: &Config, rebooted_at: &str) -> Value {
+    let mut state = config.value();
+    values::set_attr(&mut state, "id", Value::string("id-1"));
+    values::set_attr(&mut state, "rebooted_at", Value::string(rebooted_at));
+    if state.get_attr("type").is_some_and(Value::is_null) {
+        values::set_attr(&mut state, "type", Value::string("SOFT"));
+    }
+    if state.get_attr("wait_for_ready").is_some_and(Value::is_null) {
+        values::set_attr(&mut state, "wait_for_ready", Value::Bool(true));
+    }
+    state
+}
+
+fn plan_of(prior: &Value, config: &Config) -> PlanResponse {
+    plan(&plan_request(prior, &config.value(), &[]))
+}
+
+// ---- validation ----
+
+#[test]
+fn valid_configurations_pass() {
+    for config in [
+        Config::ids(&["a"]),
+        Config::ids(&["a", "b"])
+            .reboot_type("HARD")
+            .wait(false)
+            .timeouts(Some("1h30m"), Some("90s")),
+        Config::ids(&[&"x".repeat(128)]).triggers(&[("k", "v")]),
+    ] {
+        let diagnostics = validate(&config.value());
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    }
+}
+
+#[test]
+fn each_validation_error_points_at_its_attribute() {
+    let cases: Vec<(Config, &str)> = vec![
+        (Config::ids(&[]), "server_ids"),
+        (Config::ids(&[""]), "server_ids"),
+        (Config::ids(&[&"x".repeat(129)]), "server_ids"),
+        (Config::ids(&["a"]).reboot_type("soft"), "type"),
+        (Config::ids(&["a"]).reboot_type("MEDIUM"), "type"),
+        (
+            Config::ids(&["a"]).timeouts(Some("30 minutes"), None),
+            "timeouts.create",
+        ),
+        (
+            Config::ids(&["a"]).timeouts(None, Some("0s")),
+            "timeouts.update",
+        ),
+        (
+            Config::ids(&["a"]).timeouts(None, Some("-5m")),
+            "timeouts.update",
+        ),
+    ];
+    for (config, path) in cases {
+        let diagnostics = validate(&config.value());
+        assert_eq!(
+            error_paths(&diagnostics),
+            vec![path.to_owned()],
+            "{diagnostics:#?}"
+        );
+    }
+    // The path of a nested attribute is two steps, as Terraform expects.
+    let diagnostics = validate(&Config::ids(&["a"]).timeouts(Some("x"), None).value());
+    assert_eq!(
+        diagnostics.0[0].attribute,
+        Some(AttributePath(vec![
+            PathStep::Attribute("timeouts".into()),
+            PathStep::Attribute("create".into())
+        ]))
+    );
+    // Every bad ID gets its own diagnostic.
+    assert_eq!(
+        error_paths(&validate(
+            &Config::ids(&["", &"y".repeat(200), "ok"]).value()
+        ))
+        .len(),
+        2
+    );
+    // A suggestion for the wrong case.
+    let diagnostics = validate(&Config::ids(&["a"]).reboot_type("hard").value());
+    assert!(diagnostics.0[0].detail.contains("\"HARD\""));
+}
+
+#[test]
+fn unknown_values_are_not_validated() {
+    let mut config = Config::ids(&["a"]);
+    config.server_ids = Value::unknown();
+    config.reboot_type = Value::unknown();
+    config.timeouts = Value::object([("create", Value::unknown()), ("update", Value::Null)]);
+    assert!(validate(&config.value()).is_empty());
+    // An unknown element next to a bad one: only the bad one is reported.
+    config.server_ids = Value::Set(vec![Value::unknown(), Value::string("")]);
+    assert_eq!(error_paths(&validate(&config.value())), ["server_ids"]);
+    // An unknown timeouts block.
+    config.timeouts = Value::unknown();
+    config.server_ids = Value::Set(vec![Value::unknown()]);
+    assert!(validate(&config.value()).is_empty());
+}
+
+// ---- plans ----
+
+#[test]
+fn create_plan_fills_defaults_and_leaves_computed_unknown() {
+    let config = Config::ids(&["a", "b"]);
+    let response = plan_of(&Value::Null, &config);
+    assert!(
+        response.diagnostics.is_empty(),
+        "{:#?}",
+        response.diagnostics
+    );
+    assert!(response.requires_replace.is_empty());
+    let planned = &response.planned_state;
+    assert!(get(planned, "id").is_unknown());
+    assert!(get(planned, "rebooted_at").is_unknown());
+    assert_eq!(get(planned, "type"), &Value::string("SOFT"));
+    assert_eq!(get(planned, "wait_for_ready"), &Value::Bool(true));
+    assert_eq!(get(planned, "server_ids"), &config.server_ids);
+    assert!(get(planned, "triggers").is_null());
+    assert!(get(planned, "timeouts").is_null());
+    assert!(response.planned_private.is_empty());
+
+    // Configured values are planned exactly as configured.
+    let config = Config::ids(&["a"])
+        .reboot_type("HARD")
+        .wait(false)
+        .triggers(&[("k", "v")]);
+    let planned = plan_of(&Value::Null, &config).planned_state;
+    assert_eq!(get(&planned, "type"), &Value::string("HARD"));
+    assert_eq!(get(&planned, "wait_for_ready"), &Value::Bool(false));
+    assert_eq!(get(&planned, "triggers"), &config.triggers);
+}
+
+#[test]
+fn unchanged_configuration_plans_the_prior_state() {
+    let config = Config::ids(&["a", "b"]).triggers(&[("image", "v1")]);
+    let prior = prior_state(&config, "2024-05-01T12:00:00Z");
+    let response = plan_of(&prior, &config);
+    assert_eq!(
+        response.planned_state, prior,
+        "no change must plan exactly the prior state"
+    );
+}
+
+#[test]
+fn trigger_change_plans_a_reboot() {
+    let before = Config::ids(&["a"]).triggers(&[("image", "v1")]);
+    let prior = prior_state(&before, "2024-05-01T12:00:00Z");
+    for after in [
+        Config::ids(&["a"]).triggers(&[("image", "v2")]),
+        Config::ids(&["a"]).triggers(&[("image", "v1"), ("extra", "x")]),
+        Config::ids(&["a"]).triggers(&[]),
+        Config::ids(&["a"]),
+    ] {
+        let planned = plan_of(&prior, &after).planned_state;
+        assert!(
+            get(&planned, "rebooted_at").is_unknown(),
+            "{:?}",
+            after.triggers
+        );
+        assert_eq!(get(&planned, "id"), &Value::string("id-1"));
+        assert_eq!(get(&planned, "triggers"), &after.triggers);
+    }
+}
+
+#[test]
+fn unknown_triggers_plan_a_reboot() {
+    let before = Config::ids(&["a"]).triggers(&[("image", "v1")]);
+    let prior = prior_state(&before, "2024-05-01T12:00:00Z");
+    let mut after = before.clone();
+    after.triggers = Value::unknown();
+    let planned = plan_of(&prior, &after).planned_state;
+    assert!(get(&planned, "rebooted_at").is_unknown());
+    assert!(get(&planned, "triggers").is_unknown());
+
+    after.triggers = Value::Map(BTreeMap::from([("image".to_owned(), Value::unknown())]));
+    assert!(get(&plan_of(&prior, &after).planned_state, "rebooted_at").is_unknown());
+}
+
+#[test]
+fn null_and_empty_triggers_are_the_same() {
+    let prior = prior_state(&Config::ids(&["a"]), "2024-05-01T12:00:00Z");
+    let planned = plan_of(&prior, &Config::ids(&["a"]).triggers(&[])).planned_state;
+    assert_eq!(
+        get(&planned, "rebooted_at"),
+        &Value::string("2024-05-01T12:00:00Z")
+    );
+    assert_eq!(get(&planned, "triggers"), &Value::Map(BTreeMap::new()));
+}
+
+#[test]
+fn changes_other_than_triggers_plan_no_reboot() {
+    let before = Config::ids(&["a", "b"]).triggers(&[("image", "v1")]);
+    let prior = prior_state(&before, "2024-05-01T12:00:00Z");
+    for after in [
+        Config::ids(&["a", "c"]).triggers(&[("image", "v1")]),
+        Config::ids(&["a", "b"])
+            .triggers(&[("image", "v1")])
+            .reboot_type("HARD"),
+        Config::ids(&["a", "b"])
+            .triggers(&[("image", "v1")])
+            .wait(false),
+        Config::ids(&["a", "b"])
+            .triggers(&[("image", "v1")])
+            .timeouts(Some("5m"), None),
+    ] {
+        let planned = plan_of(&prior, &after).planned_state;
+        assert_eq!(
+            get(&planned, "rebooted_at"),
+            &Value::string("2024-05-01T12:00:00Z")
+        );
+        assert_eq!(get(&planned, "id"), &Value::string("id-1"));
+        assert_eq!(get(&planned, "server_ids"), &after.server_ids);
+        assert_eq!(get(&planned, "timeouts"), &after.timeouts);
+    }
+    // Removing `type = "HARD"` from the configuration plans the default again, not the prior.
+    let hard = Config::ids(&["a"]).reboot_type("HARD");
+    let prior = prior_state(&hard, "2024-05-01T12:00:00Z");
+    let planned = plan_of(&prior, &Config::ids(&["a"])).planned_state;
+    assert_eq!(get(&planned, "type"), &Value::string("SOFT"));
+}
+
+#[test]
+fn destroy_plans_null() {
+    let prior = prior_state(&Config::ids(&["a"]), "2024-05-01T12:00:00Z");
+    let response = plan(&plan_request(&prior, &Value::Null, b"whatever"));
+    assert_eq!(response.planned_state, Value::Null);
+    assert!(response.diagnostics.is_empty());
+}
+
+#[test]
+fn plan_is_stable_between_plan_and_apply_time() {
+    let before = Config::ids(&["a"]).triggers(&[("image", "v1")]);
+    let prior = prior_state(&before, "2024-05-01T12:00:00Z");
+    let mut first_config = Config::ids(&["a"]).triggers(&[("image", "v1")]);
+    first_config.triggers = Value::unknown();
+    first_config.server_ids = Value::unknown();
+    let first = plan_of(&prior, &first_config).planned_state;
+    // At apply time the triggers turn out unchanged: the values known at first stay the same.
+    let second = plan_of(&prior, &before).planned_state;
+    for name in ["id", "type", "wait_for_ready", "timeouts"] {
+        assert_eq!(get(&first, name), get(&second, name), "{name}");
+    }
+    assert!(get(&first, "rebooted_at").is_unknown());
+    // And the same inputs always give the same plan.
+    assert_eq!(plan_of(&prior, &before).planned_state, second);
+    let create = Config::ids(&["a"]).timeouts(Some("10m"), None);
+    assert_eq!(
+        plan_of(&Value::Null, &create).planned_state,
+        plan_of(&Value::Null, &create).planned_state
+    );
+}
+
+#[test]
+fn plan_rejects_invalid_final_values() {
+    let response = plan_of(&Value::Null, &Config::ids(&["a"]).reboot_type("soft"));
+    assert_eq!(error_paths(&response.diagnostics), ["type"]);
+}
+
+#[test]
+fn plan_passes_progress_through_and_announces_a_resume() {
+    let before = Config::ids(&["a", "b", "c"]).triggers(&[("image", "v1")]);
+    let after = Config::ids(&["a", "b", "c"]).triggers(&[("image", "v2")]);
+    let prior = prior_state(&before, "2024-05-01T12:00:00Z");
+    let target = triggers_fingerprint(&normalized_triggers(&after.triggers).unwrap_or_default());
+    let progress = RebootProgress::new(target, ["a".to_owned()].into()).encode();
+    let response = plan(&plan_request(&prior, &after.value(), &progress));
+    assert_eq!(response.planned_private, progress);
+    let warning = response
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Warning);
+    assert!(
+        warning.is_some_and(|w| w.detail.contains("1 of the 3")),
+        "{:#?}",
+        response.diagnostics
+    );
+    // Progress towards other triggers is not announced.
+    let other = Config::ids(&["a", "b", "c"]).triggers(&[("image", "v3")]);
+    assert!(plan(&plan_request(&prior, &other.value(), &progress))
+        .diagnostics
+        .is_empty());
+}
+
+// ---- upgrade, read, import ----
+
+#[test]
+fn upgrade_from_version_0_and_1() {
+    let raw = serde_json::json!({
+        "id": "id-1",
+        "server_ids": ["b", "a"],
+        "type": "HARD",
+        "triggers": {"image": "v1"},
+        "wait_for_ready": false,
+        "rebooted_at": "2024-05-01T12:00:00Z",
+        "timeouts": {"create": "10m"},
+        "removed_attribute": 1
+    });
+    for version in [0, 1] {
+        let response = upgrade(version, &raw);
+        assert!(
+            response.diagnostics.is_empty(),
+            "{:#?}",
+            response.diagnostics
+        );
+        let state = &response.upgraded_state;
+        assert_eq!(get(state, "id"), &Value::string("id-1"));
+        assert_eq!(
+            get(state, "server_ids"),
+            &Value::Set(vec![Value::string("a"), Value::string("b")])
+        );
+        assert_eq!(get(state, "type"), &Value::string("HARD"));
+        assert_eq!(get(state, "wait_for_ready"), &Value::Bool(false));
+        assert_eq!(get(get(state, "timeouts"), "create"), &Value::string("10m"));
+        assert!(get(get(state, "timeouts"), "update").is_null());
+        assert_eq!(
+            get(state, "triggers"),
+            &Value::Map(BTreeMap::from([("image".to_owned(), Value::string("v1"))]))
+        );
+        assert!(state.get_attr("removed_attribute").is_none());
+    }
+    // Missing attributes are null; the object has exactly the current attributes.
+    let response = upgrade(0, &serde_json::json!({"id": "x", "server_ids": ["a"]}));
+    let Value::Object(attributes) = &response.upgraded_state else {
+        panic!("an object: {response:#?}");
+    };
+    assert_eq!(attributes.len(), 7);
+    assert!(attributes["triggers"].is_null() && attributes["timeouts"].is_null());
+}
+
+#[test]
+fn upgrade_refuses_what_it_cannot_read() {
+    let future = upgrade(2, &serde_json::json!({}));
+    assert!(
+        future.diagnostics.has_errors() && future.diagnostics.0[0].detail.contains("version 2")
+    );
+    assert!(upgrade(1, &serde_json::json!([1])).diagnostics.has_errors());
+    let wrong = upgrade(1, &serde_json::json!({"server_ids": "a"}));
+    assert_eq!(error_paths(&wrong.diagnostics), ["server_ids"]);
+}
+
+#[test]
+fn read_returns_state_and_private_unchanged() {
+    let state = prior_state(&Config::ids(&["a"]), "2024-05-01T12:00:00Z");
+    let response = read(state.clone(), b"progress".to_vec());
+    assert_eq!(response.new_state, state);
+    assert_eq!(response.private, b"progress");
+    assert!(response.diagnostics.is_empty());
+}
+
+#[test]
+fn import_is_refused_with_an_explanation() {
+    let response = import("anything");
+    assert!(response.imported.is_empty());
+    assert!(response.diagnostics.has_errors());
+    assert!(response.diagnostics.0[0].detail.contains("nothing to"));
+}
