@@ -16,7 +16,8 @@ pub enum Number {
 /// What Terraform (>= 1.6) knows about an unknown value: msgpack extension type 12.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Refinements {
-    /// `Some(false)`: definitely not null.
+    /// Refinement 1 as sent: `Some(false)` means definitely not null. (`Some(true)`, "is null",
+    /// is legal on the wire but never written: such a value would simply be null.)
     pub nullable: Option<bool>,
     pub string_prefix: Option<String>,
     pub number_lower: Option<(Number, bool)>,
