@@ -32,7 +32,10 @@ fn main() {
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         stdout.read_line(&mut line).expect("handshake");
         handshake_times.push(started.elapsed());
-        assert!(line.starts_with("1|6|unix|"), "unexpected handshake {line:?}");
+        assert!(
+            line.starts_with("1|6|unix|"),
+            "unexpected handshake {line:?}"
+        );
         // Let it settle as an idle provider waiting for Terraform's first call.
         std::thread::sleep(Duration::from_millis(50));
         idle_peaks_kib.push(vm_hwm_kib(child.id()).unwrap_or(0));
@@ -55,7 +58,11 @@ fn main() {
         idle_peaks_kib[RUNS / 2] as f64 / 1024.0,
         idle_peaks_kib[RUNS - 1] as f64 / 1024.0
     );
-    println!("  binary size:            {:.2} MB ({} bytes, {PROVIDER})", size as f64 / 1e6, size);
+    println!(
+        "  binary size:            {:.2} MB ({} bytes, {PROVIDER})",
+        size as f64 / 1e6,
+        size
+    );
 }
 
 fn ms(d: Duration) -> f64 {
@@ -72,8 +79,24 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
 fn p521_certificate(dir: &std::path::Path) -> String {
     let cert = dir.join("client.pem");
     let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521", "-nodes", "-days", "1"])
-        .args(["-subj", "/O=HashiCorp/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-521",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .args([
+            "-subj",
+            "/O=HashiCorp/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+        ])
         .arg(dir.join("client.key"))
         .arg("-out")
         .arg(&cert)

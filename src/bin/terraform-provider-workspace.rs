@@ -1,1 +1,69 @@
-fn main(){}
+//! The provider plugin binary. Terraform and OpenTofu start it and talk gRPC to it; run by hand
+//! it explains that, unless asked for debug mode.
+
+use clap::Parser;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tfws::protocol::handshake::HandshakeError;
+use tfws::protocol::logging;
+use tfws::protocol::runtime::{self, PluginEnvironment, ServeError};
+use tfws::provider::WorkspaceProvider;
+
+/// The source address users write in `required_providers`, used in debug mode's reattach value.
+const PROVIDER_ADDRESS: &str = "registry.terraform.io/tfws/workspace";
+
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    about = "Terraform / OpenTofu provider for Huawei Cloud Workspace APP servers"
+)]
+struct Cli {
+    /// Serve plaintext gRPC for a debugger and print the TF_REATTACH_PROVIDERS value to use.
+    #[arg(long)]
+    debug: bool,
+
+    /// Plugin protocol served in debug mode (6, or 5 for older CLIs).
+    #[arg(long, default_value_t = 6, requires = "debug", value_parser = clap::value_parser!(u32).range(5..=6))]
+    protocol_version: u32,
+
+    /// Provider source address printed in the TF_REATTACH_PROVIDERS value.
+    #[arg(long, default_value = PROVIDER_ADDRESS, requires = "debug")]
+    provider_address: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init_from_env();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("Error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let provider = Arc::new(WorkspaceProvider::new());
+    let result = runtime.block_on(async {
+        if cli.debug {
+            runtime::serve_debug(provider, &cli.provider_address, cli.protocol_version).await
+        } else {
+            runtime::serve(provider, PluginEnvironment::from_process()).await
+        }
+    });
+    // Don't wait for stragglers (an in-flight apply already told to stop): Terraform is gone.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(ServeError::Handshake(HandshakeError::NotStartedByTerraform)) => {
+            eprintln!("{}", tfws::protocol::handshake::NOT_A_PLUGIN_MESSAGE);
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -6,7 +6,8 @@ use std::fmt;
 
 /// Terraform's go-plugin magic cookie. A binary started without it was started by a person.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 
 /// go-plugin's core protocol version: the first handshake field.
 pub const CORE_PROTOCOL_VERSION: u32 = 1;
@@ -14,7 +15,8 @@ pub const CORE_PROTOCOL_VERSION: u32 = 1;
 /// The plugin protocol versions this binary serves, best first.
 pub const SUPPORTED_PROTOCOL_VERSIONS: [u32; 2] = [6, 5];
 
-pub const NOT_A_PLUGIN_MESSAGE: &str = "This binary is a plugin. These are not meant to be executed directly.\n\
+pub const NOT_A_PLUGIN_MESSAGE: &str =
+    "This binary is a plugin. These are not meant to be executed directly.\n\
 Please execute the program that consumes these plugins, which will\n\
 load any plugins automatically";
 
@@ -26,7 +28,10 @@ pub enum HandshakeError {
         "Terraform offered plugin protocol versions {offered:?}, but this provider speaks only {supported:?}; \
          use a Terraform >= 0.12 / OpenTofu release that speaks protocol 5 or 6"
     )]
-    NoCommonVersion { offered: String, supported: [u32; 2] },
+    NoCommonVersion {
+        offered: String,
+        supported: [u32; 2],
+    },
 }
 
 /// Checks the magic cookie Terraform sets in the plugin's environment.
@@ -85,7 +90,11 @@ impl fmt::Display for ListenAddress {
 /// The single line go-plugin reads from stdout: exactly six `|`-separated fields.
 /// The certificate is standard base64 of the DER without `=` padding (go-plugin decodes with
 /// `base64.RawStdEncoding`); empty when serving without TLS.
-pub fn handshake_line(protocol_version: u32, address: &ListenAddress, server_cert_der: Option<&[u8]>) -> String {
+pub fn handshake_line(
+    protocol_version: u32,
+    address: &ListenAddress,
+    server_cert_der: Option<&[u8]>,
+) -> String {
     let cert = server_cert_der
         .map(|der| base64::engine::general_purpose::STANDARD_NO_PAD.encode(der))
         .unwrap_or_default();
@@ -102,8 +111,14 @@ mod tests {
     #[test]
     fn cookie_must_match_exactly() {
         assert_eq!(check_magic_cookie(Some(MAGIC_COOKIE_VALUE)), Ok(()));
-        assert_eq!(check_magic_cookie(None), Err(HandshakeError::NotStartedByTerraform));
-        assert_eq!(check_magic_cookie(Some("nope")), Err(HandshakeError::NotStartedByTerraform));
+        assert_eq!(
+            check_magic_cookie(None),
+            Err(HandshakeError::NotStartedByTerraform)
+        );
+        assert_eq!(
+            check_magic_cookie(Some("nope")),
+            Err(HandshakeError::NotStartedByTerraform)
+        );
     }
 
     #[test]
@@ -121,11 +136,19 @@ mod tests {
 
     #[test]
     fn handshake_line_has_six_fields_and_unpadded_cert() {
-        let line = handshake_line(6, &ListenAddress::Unix("/tmp/plugin1".into()), Some(&[1, 2, 3, 4]));
+        let line = handshake_line(
+            6,
+            &ListenAddress::Unix("/tmp/plugin1".into()),
+            Some(&[1, 2, 3, 4]),
+        );
         assert_eq!(line, "1|6|unix|/tmp/plugin1|grpc|AQIDBA\n");
         let fields: Vec<&str> = line.trim_end().split('|').collect();
         assert_eq!(fields.len(), 6);
-        let plain = handshake_line(5, &ListenAddress::Tcp("127.0.0.1:10000".parse().unwrap()), None);
+        let plain = handshake_line(
+            5,
+            &ListenAddress::Tcp("127.0.0.1:10000".parse().unwrap()),
+            None,
+        );
         assert_eq!(plain, "1|5|tcp|127.0.0.1:10000|grpc|\n");
     }
 }

@@ -43,7 +43,9 @@ pub fn init_from_env() {
         std::env::var("TF_LOG").ok().as_deref(),
     );
     let dependencies = std::cmp::min(level, LevelFilter::WARN);
-    let filter = Targets::new().with_default(dependencies).with_target(OWN_TARGET, level);
+    let filter = Targets::new()
+        .with_default(dependencies)
+        .with_target(OWN_TARGET, level);
     // A second init (tests) keeps the first subscriber.
     let _ = tracing_subscriber::registry()
         .with(HclogLayer.with_filter(filter))
@@ -67,9 +69,15 @@ fn format_event(event: &Event<'_>, now: time::OffsetDateTime) -> String {
     event.record(&mut fields);
     let mut object = Map::new();
     object.insert("@level".into(), Json::from(hclog_level(*metadata.level())));
-    object.insert("@message".into(), Json::from(fields.message.unwrap_or_default()));
+    object.insert(
+        "@message".into(),
+        Json::from(fields.message.unwrap_or_default()),
+    );
     object.insert("@timestamp".into(), Json::from(hclog_timestamp(now)));
-    object.insert("@module".into(), Json::from(metadata.target().replace("::", ".")));
+    object.insert(
+        "@module".into(),
+        Json::from(metadata.target().replace("::", ".")),
+    );
     for (key, value) in fields.others {
         // The four hclog fields must stay strings: never let an event field overwrite them.
         if !key.starts_with('@') {
@@ -146,7 +154,10 @@ mod tests {
 
     #[test]
     fn level_prefers_tf_log_provider() {
-        assert_eq!(level_from_env(Some("debug"), Some("error")), LevelFilter::DEBUG);
+        assert_eq!(
+            level_from_env(Some("debug"), Some("error")),
+            LevelFilter::DEBUG
+        );
         assert_eq!(level_from_env(None, Some("INFO")), LevelFilter::INFO);
         assert_eq!(level_from_env(Some(""), Some("JSON")), LevelFilter::TRACE);
         assert_eq!(level_from_env(None, None), LevelFilter::WARN);

@@ -12,3 +12,4 @@ pub mod proto;
 pub(crate) mod convert;
 pub mod v5;
 pub mod v6;
+pub mod runtime;

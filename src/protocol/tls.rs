@@ -39,7 +39,10 @@ pub fn server_tls(client_cert_pem: &str) -> Result<ServerTls, TlsSetupError> {
     let (certificate_der, key_der) = generate_server_certificate()?;
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = PinnedClientCertVerifier::new(client_cert.into_owned(), provider.signature_verification_algorithms)?;
+    let verifier = PinnedClientCertVerifier::new(
+        client_cert.into_owned(),
+        provider.signature_verification_algorithms,
+    )?;
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(Arc::new(verifier))
@@ -50,25 +53,38 @@ pub fn server_tls(client_cert_pem: &str) -> Result<ServerTls, TlsSetupError> {
     // grpc-go (Terraform >= 1.12, OpenTofu >= 1.11) drops TLS connections that did not
     // negotiate HTTP/2 through ALPN.
     config.alpn_protocols = vec![b"h2".to_vec()];
-    Ok(ServerTls { config: Arc::new(config), certificate_der })
+    Ok(ServerTls {
+        config: Arc::new(config),
+        certificate_der,
+    })
 }
 
 /// A fresh P-256 key and a self-signed certificate for `localhost`, valid from a little before
 /// now. go-plugin's client uses this very certificate as its only root, so it is also a CA.
 fn generate_server_certificate() -> Result<(Vec<u8>, Vec<u8>), rcgen::Error> {
-    use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+    use rcgen::{
+        BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut params = CertificateParams::new(vec!["localhost".to_owned()])?;
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "HashiCorp");
-    params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "HashiCorp");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
         KeyUsagePurpose::KeyCertSign,
     ];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
     let now = time::OffsetDateTime::now_utc();
     // Clock differences between us and Terraform are zero (same machine), but Go compares with
     // second precision: start a little in the past.
@@ -87,9 +103,16 @@ pub struct PinnedClientCertVerifier {
 }
 
 impl PinnedClientCertVerifier {
-    pub fn new(pinned: CertificateDer<'static>, algorithms: WebPkiSupportedAlgorithms) -> Result<Self, TlsSetupError> {
+    pub fn new(
+        pinned: CertificateDer<'static>,
+        algorithms: WebPkiSupportedAlgorithms,
+    ) -> Result<Self, TlsSetupError> {
         let p521_key = p521_key_of(&pinned)?;
-        Ok(Self { pinned, p521_key, algorithms })
+        Ok(Self {
+            pinned,
+            p521_key,
+            algorithms,
+        })
     }
 
     /// Builds a verifier with ring's algorithms, for tests and tools.
@@ -106,20 +129,28 @@ impl PinnedClientCertVerifier {
         tls13: bool,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         if cert.as_ref() != self.pinned.as_ref() {
-            return Err(rustls::Error::General("handshake signed with an unexpected certificate".into()));
+            return Err(rustls::Error::General(
+                "handshake signed with an unexpected certificate".into(),
+            ));
         }
         if dss.scheme == SignatureScheme::ECDSA_NISTP521_SHA512 {
             use p521::ecdsa::signature::Verifier;
-            let key = self.p521_key.as_ref().ok_or(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::BadSignature,
-            ))?;
-            let signature = p521::ecdsa::Signature::from_der(dss.signature())
-                .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature))?;
+            let key = self
+                .p521_key
+                .as_ref()
+                .ok_or(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::BadSignature,
+                ))?;
+            let signature = p521::ecdsa::Signature::from_der(dss.signature()).map_err(|_| {
+                rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature)
+            })?;
             // p521's verifier hashes the message with SHA-512, as the scheme requires.
             return key
                 .verify(message, &signature)
                 .map(|()| HandshakeSignatureValid::assertion())
-                .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature));
+                .map_err(|_| {
+                    rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature)
+                });
         }
         if tls13 {
             rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
@@ -130,7 +161,9 @@ impl PinnedClientCertVerifier {
 }
 
 /// The P-521 public key of a certificate, or `None` when its key is of another kind.
-fn p521_key_of(cert: &CertificateDer<'_>) -> Result<Option<p521::ecdsa::VerifyingKey>, TlsSetupError> {
+fn p521_key_of(
+    cert: &CertificateDer<'_>,
+) -> Result<Option<p521::ecdsa::VerifyingKey>, TlsSetupError> {
     use x509_cert::der::Decode;
     let parsed = x509_cert::Certificate::from_der(cert.as_ref())
         .map_err(|e| TlsSetupError::BadClientCertificate(e.to_string()))?;
