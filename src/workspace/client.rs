@@ -18,7 +18,7 @@ use crate::workspace::error::{ApiError, ClientError};
 use crate::workspace::retry::{self, Interrupted, RetryPolicy};
 use crate::workspace::signing::{self, Credentials, RequestToSign, Signer};
 use crate::workspace::wire::{
-    self, headers, AppServer, ListAppServersResponse, ListQuery, MAX_LIST_LIMIT, MAX_SERVER_ID_LEN,
+    self, headers, AppServer, ListAppServersResponse, ListQuery, MAX_SERVER_ID_LEN,
 };
 
 /// Default retries after the first attempt (as `HW_MAX_RETRIES` in the existing provider).
@@ -328,20 +328,14 @@ impl Client {
         }
     }
 
-    /// `GET .../app-servers` with the given filters (one page).
+    /// `GET .../app-servers` with the given filters (one page). The service validates the
+    /// values (`limit` 1..=[`MAX_LIST_LIMIT`]) and answers 400 otherwise.
     pub async fn list_servers(
         &self,
         query: &ListQuery,
         cancel: &CancellationToken,
         deadline: Instant,
     ) -> Result<ListAppServersResponse, ClientError> {
-        if let Some(limit) = query.limit {
-            if !(1..=MAX_LIST_LIMIT).contains(&limit) {
-                return Err(ClientError::InvalidInput(format!(
-                    "limit {limit} is outside 1..={MAX_LIST_LIMIT}"
-                )));
-            }
-        }
         let request = ApiRequest {
             method: Method::GET,
             path: wire::servers_path(self.project_id()),
