@@ -414,18 +414,22 @@ fn unencodable(error: &super::cty::CodecError) -> Diagnostic {
     )
 }
 
-/// Implements a generated `provider_server::Provider` trait for a server type whose `core`
-/// field is an `Arc<ProviderCore<P>>`, and defines the conversions between the model types and
-/// that version's generated messages.
+/// Defines a server type `$server<P: Provider>` (with `new` and `into_service`), implements the
+/// generated `provider_server::Provider` trait for it, and defines the conversions between the
+/// model types and that version's generated messages.
 ///
-/// The arguments name the generated module (`tfplugin5` / `tfplugin6`), the server type, and
+/// The arguments name the server type, the generated module (`tfplugin5` / `tfplugin6`), and
 /// the RPCs whose method and message names differ between versions. Version-only RPCs (v5's
 /// PrepareProviderConfig, v6's ValidateProviderConfig and state store RPCs) are passed in as
-/// `extra` items and pasted into the impl.
+/// `extra` items and pasted into the impl; they may use the helpers defined here (`wire`,
+/// `diagnostics_to_proto`, `single_event`, ...). The expansion imports `pb`, `Request`,
+/// `Response`, `Status`, `Provider` and `Arc` into the calling module, which therefore must not
+/// import those names itself.
 macro_rules! provider_service {
     (
-        proto: $pb:ident,
+        $(#[$server_doc:meta])*
         server: $server:ident,
+        proto: $pb:ident,
         get_schema: $get_schema:ident,
         validate_resource: $validate_resource:ident,
         validate_data_source: $validate_data_source:ident,
@@ -434,11 +438,31 @@ macro_rules! provider_service {
         extra: { $($extra:tt)* }
     ) => {
         use $crate::protocol::proto::$pb as pb;
-        use $crate::protocol::convert::{Offering, ProviderCore, WireValue};
+        use $crate::protocol::convert::{Offering, ProviderCore, WireValue, MAX_MESSAGE_SIZE};
         use $crate::protocol::diagnostics::{AttributePath, Diagnostics, PathStep, Severity};
+        use $crate::protocol::provider::Provider;
         use $crate::protocol::schema::{Block, Nesting, Schema};
         use std::pin::Pin;
+        use std::sync::Arc;
         use tonic::{Request, Response, Status};
+
+        $(#[$server_doc])*
+        pub struct $server<P: Provider> {
+            core: ProviderCore<P>,
+        }
+
+        impl<P: Provider> $server<P> {
+            pub fn new(provider: Arc<P>) -> Self {
+                Self { core: ProviderCore::new(provider) }
+            }
+
+            /// The tonic service, accepting and sending messages of up to 256 MiB.
+            pub fn into_service(self) -> pb::provider_server::ProviderServer<Self> {
+                pb::provider_server::ProviderServer::new(self)
+                    .max_decoding_message_size(MAX_MESSAGE_SIZE)
+                    .max_encoding_message_size(MAX_MESSAGE_SIZE)
+            }
+        }
 
         type EventStream<T> = Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send + 'static>>;
 
@@ -548,7 +572,7 @@ macro_rules! provider_service {
         }
 
         #[tonic::async_trait]
-        impl<P: $crate::protocol::provider::Provider> pb::provider_server::Provider for $server<P> {
+        impl<P: Provider> pb::provider_server::Provider for $server<P> {
             async fn get_metadata(
                 &self,
                 _request: Request<pb::get_metadata::Request>,
@@ -917,7 +941,7 @@ pub(crate) mod test_provider {
     use super::super::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
     use std::collections::BTreeMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     pub const RESOURCE: &str = "test_thing";
 
@@ -1091,4 +1115,31 @@ pub(crate) mod test_provider {
     pub fn resource_type() -> Type {
         resource_schema().value_type()
     }
+
+    /// A fresh test provider and a server of either protocol over it.
+    pub fn serve<S>(new_server: impl FnOnce(Arc<TestProvider>) -> S) -> (Arc<TestProvider>, S) {
+        let provider = Arc::new(TestProvider::default());
+        (provider.clone(), new_server(provider))
+    }
+
+    /// What the provider recorded of its last call of one kind.
+    pub fn recorded<T: Clone>(slot: &Mutex<Option<T>>) -> T {
+        slot.lock()
+            .expect("no test thread panicked holding the lock")
+            .clone()
+            .expect("the provider was called")
+    }
+
+    /// Calls one RPC of a server directly and unwraps the answer:
+    /// `rpc!(server.stop(pb::stop::Request {}))`.
+    macro_rules! rpc {
+        ($server:ident . $method:ident ( $request:expr $(,)? )) => {
+            $server
+                .$method(tonic::Request::new($request))
+                .await
+                .expect(concat!(stringify!($method), " answered with a gRPC status"))
+                .into_inner()
+        };
+    }
+    pub(crate) use rpc;
 }
