@@ -810,6 +810,24 @@ async fn accepted_reboot_first_looks_idle_but_pending() {
 }
 
 #[tokio::test]
+async fn an_accepted_reboot_can_keep_looking_idle() {
+    let mut config = config(1);
+    config.faults.unchanged_after_accept_ms = 3_600_000;
+    let simulator = start(config).await;
+    let before = show(&simulator, "srv-0001").await;
+    let answer = Call::reboot(&simulator, json!({"items": ["srv-0001"], "type": "SOFT"}))
+        .answer()
+        .await;
+    assert_eq!(answer.0, StatusCode::OK);
+    let after = show(&simulator, "srv-0001").await;
+    assert_eq!(after, before, "nothing visible changed yet");
+    let snapshot = simulator.server("srv-0001").unwrap();
+    assert_eq!(snapshot.phase, RebootPhase::Accepted);
+    assert_eq!(snapshot.reboot_count, 1);
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
 async fn rebooting_phase_shows_soft_and_hard_states() {
     let mut config = config(2);
     config.reboot = phase_timing(0, 3_600_000);

@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use super::auth::{self, AuthKind, ReceivedRequest};
 use super::errors::{codes, ApiError};
 use super::log::{InjectedFault, Operation, RequestLogEntry};
-use super::servers::{format_api_time, ServerFilter};
+use super::servers::{format_api_time, RebootPlan, ServerFilter};
 use super::state::Shared;
 use crate::workspace::signing;
 use crate::workspace::wire::{
@@ -406,15 +406,14 @@ fn batch_reboot(shared: &Shared, body: &[u8], notes: &mut Notes) -> Outcome {
             return Outcome::Fail(failure);
         }
     }
-    let timing = inner.timing;
     let ends_in_error = inner.faults().error_after_reboot_ids.clone();
-    inner.servers.start_reboot(
-        &ids,
-        reboot_type,
-        timing,
-        |id| ends_in_error.iter().any(|broken| broken == id),
-        now,
-    );
+    let plan = RebootPlan {
+        kind: reboot_type,
+        timing: inner.timing,
+        unchanged_ms: inner.faults().unchanged_after_accept_ms,
+        ends_in_error: &ends_in_error,
+    };
+    inner.servers.start_reboot(&ids, &plan, now);
     Outcome::Answer(json_null())
 }
 

@@ -225,7 +225,8 @@ impl From<ServerSpecRepr> for ServerSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RebootTiming {
-    /// After the request was accepted: still ACTIVE, `task_status` `reboot_pending`.
+    /// After the request was accepted (and `Faults::unchanged_after_accept_ms`): still
+    /// ACTIVE, `task_status` `reboot_pending`.
     pub pending_ms: u64,
     /// Then `vm_status` REBOOT / HARD_REBOOT, `task_status` `rebooting` / `rebooting_hard`.
     pub rebooting_ms: u64,
@@ -272,6 +273,9 @@ pub struct Faults {
     pub hang_ids: Vec<String>,
     /// These servers end their next reboot in `vm_status` ERROR instead of ACTIVE.
     pub error_after_reboot_ids: Vec<String>,
+    /// For this long after a reboot was accepted the server still shows its old state (idle,
+    /// same `update_time`), as the real service sometimes does; then the phases follow.
+    pub unchanged_after_accept_ms: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,6 +27,8 @@ pub const STATUS_ABNORMAL: &str = "NONE";
 pub enum RebootPhase {
     /// No reboot in progress.
     Idle,
+    /// Accepted, but the server still shows its old state (`unchanged_ms`).
+    Accepted,
     /// Accepted; the server still looks ACTIVE.
     Pending,
     /// `vm_status` REBOOT / HARD_REBOOT.
@@ -110,12 +112,17 @@ struct RebootInProgress {
     kind: RebootType,
     accepted_at: OffsetDateTime,
     timing: RebootTiming,
+    unchanged_ms: u64,
     ends_in_error: bool,
 }
 
 impl RebootInProgress {
+    fn unchanged_until(&self) -> OffsetDateTime {
+        self.accepted_at + Duration::from_millis(self.unchanged_ms)
+    }
+
     fn pending_until(&self) -> OffsetDateTime {
-        self.accepted_at + Duration::from_millis(self.timing.pending_ms)
+        self.unchanged_until() + Duration::from_millis(self.timing.pending_ms)
     }
 
     fn rebooting_until(&self) -> OffsetDateTime {
@@ -193,12 +200,19 @@ impl ServerRecord {
                 self.settled.task_status.clone(),
                 self.settled.update_time,
             ),
+            Some(reboot) if now < reboot.unchanged_until() => (
+                RebootPhase::Accepted,
+                self.settled.status.clone(),
+                self.settled.vm_status.clone(),
+                self.settled.task_status.clone(),
+                self.settled.update_time,
+            ),
             Some(reboot) if now < reboot.pending_until() => (
                 RebootPhase::Pending,
                 STATUS_REGISTERED.to_owned(),
                 VM_ACTIVE.to_owned(),
                 TASK_REBOOT_PENDING.to_owned(),
-                reboot.accepted_at,
+                reboot.unchanged_until(),
             ),
             Some(reboot) => {
                 let (vm, task) = match reboot.kind {
@@ -282,6 +296,17 @@ impl ServerFilter {
     }
 }
 
+/// How the servers of one accepted batch reboot.
+#[derive(Clone, Copy, Debug)]
+pub struct RebootPlan<'a> {
+    pub kind: RebootType,
+    pub timing: RebootTiming,
+    /// See `Faults::unchanged_after_accept_ms`.
+    pub unchanged_ms: u64,
+    /// Servers that end this reboot in ERROR.
+    pub ends_in_error: &'a [String],
+}
+
 /// All simulated servers, in configuration order.
 #[derive(Debug, Default)]
 pub struct ServerTable {
@@ -355,16 +380,9 @@ impl ServerTable {
             .collect()
     }
 
-    /// Starts a reboot of each server (ids must exist; unknown ones are skipped). A server
-    /// already rebooting starts over.
-    pub fn start_reboot(
-        &mut self,
-        ids: &[String],
-        kind: RebootType,
-        timing: RebootTiming,
-        ends_in_error: impl Fn(&str) -> bool,
-        now: OffsetDateTime,
-    ) {
+    /// Starts a reboot of each server (unknown ids are skipped). A server already rebooting
+    /// starts over.
+    pub fn start_reboot(&mut self, ids: &[String], plan: &RebootPlan<'_>, now: OffsetDateTime) {
         for id in ids {
             let Some(&position) = self.index.get(id) else {
                 continue;
@@ -375,13 +393,14 @@ impl ServerTable {
             // Settle an earlier finished reboot first so its end time is not lost.
             record.observe(now);
             record.reboot = Some(RebootInProgress {
-                kind,
+                kind: plan.kind,
                 accepted_at: now,
-                timing,
-                ends_in_error: ends_in_error(id),
+                timing: plan.timing,
+                unchanged_ms: plan.unchanged_ms,
+                ends_in_error: plan.ends_in_error.iter().any(|broken| broken == id),
             });
             record.reboot_count += 1;
-            record.last_reboot_type = Some(kind);
+            record.last_reboot_type = Some(plan.kind);
         }
     }
 
@@ -423,17 +442,20 @@ mod tests {
         rebooting_ms: 200,
     };
 
+    fn plan(kind: RebootType, unchanged_ms: u64, ends_in_error: &[String]) -> RebootPlan<'_> {
+        RebootPlan {
+            kind,
+            timing: TIMING,
+            unchanged_ms,
+            ends_in_error,
+        }
+    }
+
     #[test]
     fn soft_reboot_walks_through_every_phase() {
         let start = OffsetDateTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let mut table = table_with(&["a"], start);
-        table.start_reboot(
-            &["a".to_owned()],
-            RebootType::Soft,
-            TIMING,
-            |_| false,
-            start,
-        );
+        table.start_reboot(&["a".to_owned()], &plan(RebootType::Soft, 0, &[]), start);
 
         let pending = table.get("a", start + Duration::from_millis(50)).unwrap();
         assert_eq!(
@@ -473,7 +495,8 @@ mod tests {
         let start = OffsetDateTime::UNIX_EPOCH;
         let mut table = table_with(&["a", "b"], start);
         let ids = ["a".to_owned(), "b".to_owned()];
-        table.start_reboot(&ids, RebootType::Hard, TIMING, |id| id == "b", start);
+        let broken = ["b".to_owned()];
+        table.start_reboot(&ids, &plan(RebootType::Hard, 0, &broken), start);
         let rebooting = table.get("a", start + Duration::from_millis(100)).unwrap();
         assert_eq!(
             (rebooting.vm_status.as_str(), rebooting.task_status.as_str()),
@@ -486,6 +509,28 @@ mod tests {
             (broken.status.as_str(), broken.vm_status.as_str()),
             (STATUS_ABNORMAL, VM_ERROR)
         );
+    }
+
+    #[test]
+    fn an_accepted_reboot_can_stay_invisible_for_a_while() {
+        let start = OffsetDateTime::UNIX_EPOCH + Duration::from_secs(5_000);
+        let mut table = table_with(&["a"], start - Duration::from_secs(60));
+        let before = table.get("a", start).unwrap();
+        table.start_reboot(&["a".to_owned()], &plan(RebootType::Soft, 100, &[]), start);
+        let unchanged = table.get("a", start + Duration::from_millis(50)).unwrap();
+        assert_eq!(unchanged.phase, RebootPhase::Accepted);
+        assert_eq!(
+            (unchanged.vm_status.as_str(), unchanged.task_status.as_str()),
+            (VM_ACTIVE, TASK_IDLE)
+        );
+        assert_eq!(unchanged.update_time, before.update_time);
+        assert_eq!(unchanged.reboot_count, 1);
+        let pending = table.get("a", start + Duration::from_millis(150)).unwrap();
+        assert_eq!(pending.task_status, TASK_REBOOT_PENDING);
+        let rebooting = table.get("a", start + Duration::from_millis(250)).unwrap();
+        assert_eq!(rebooting.vm_status, VM_REBOOT);
+        let done = table.get("a", start + Duration::from_millis(400)).unwrap();
+        assert_eq!(done.phase, RebootPhase::Idle);
     }
 
     #[test]
@@ -519,7 +564,7 @@ mod tests {
     fn override_cancels_a_reboot() {
         let now = OffsetDateTime::UNIX_EPOCH;
         let mut table = table_with(&["a"], now);
-        table.start_reboot(&["a".to_owned()], RebootType::Soft, TIMING, |_| false, now);
+        table.start_reboot(&["a".to_owned()], &plan(RebootType::Soft, 0, &[]), now);
         assert!(table.override_status("a", &StatusOverride::error(), now));
         let server = table.get("a", now + Duration::from_secs(5)).unwrap();
         assert_eq!(server.vm_status, VM_ERROR);
