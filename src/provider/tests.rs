@@ -1,1 +1,714 @@
+//! The provider driven through its `Provider` trait against the real in-process simulator:
+//! configuration, then plan → apply cycles as Terraform runs them.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::environment::MapEnvironment;
+use super::reboot::tests::{plan_request, Config};
+use super::*;
+use crate::protocol::diagnostics::{PathStep, Severity};
+use crate::workspace::simulator::{
+    AccessKeyCredential, CredentialsConfig, FailingIdsFault, Faults, RebootTiming, ServerSpec,
+    Simulator, SimulatorConfig, SimulatorHandle,
+};
+
+const AK: &str = "AK-PROVIDER-TEST";
+const SK: &str = "SK-provider-test-secret-0123456789";
+const TOKEN: &str = "iam-token-provider-test-secret";
+const SECURITY_TOKEN: &str = "security-token-provider-test-secret";
+
+/// Reboots that finish quickly; polls every 10 ms.
+const QUICK: RebootTiming = RebootTiming {
+    pending_ms: 20,
+    rebooting_ms: 40,
+};
+
+async fn simulator(ids: &[String], timing: RebootTiming) -> SimulatorHandle {
+    let config = SimulatorConfig {
+        servers: ids
+            .iter()
+            .map(|id| ServerSpec::with_id(id.clone()))
+            .collect(),
+        credentials: CredentialsConfig {
+            access_keys: vec![
+                AccessKeyCredential::new(AK, SK),
+                AccessKeyCredential::new("AK-TEMP", SK).with_security_token(SECURITY_TOKEN),
+            ],
+            iam_tokens: vec![TOKEN.to_owned()],
+            allow_anonymous: false,
+        },
+        reboot: timing,
+        ..SimulatorConfig::default()
+    };
+    match Simulator::start(config).await {
+        Ok(handle) => handle,
+        Err(e) => panic!("simulator did not start: {e}"),
+    }
+}
+
+fn ids(prefix: &str, count: usize) -> Vec<String> {
+    (1..=count).map(|n| format!("{prefix}-{n:03}")).collect()
+}
+
+fn str_refs(ids: &[String]) -> Vec<&str> {
+    ids.iter().map(String::as_str).collect()
+}
+
+fn provider() -> WorkspaceProvider {
+    WorkspaceProvider::with_environment(Arc::new(MapEnvironment::new([(
+        "HW_WORKSPACE_POLL_INTERVAL",
+        "10ms",
+    )])))
+}
+
+/// A provider configuration object with every argument, null unless given.
+fn provider_config(set: &[(&str, Value)]) -> Value {
+    let mut object: BTreeMap<String, Value> = schema::provider_schema()
+        .block
+        .attributes
+        .iter()
+        .map(|a| (a.name.clone(), Value::Null))
+        .collect();
+    for (name, value) in set {
+        object.insert((*name).to_owned(), value.clone());
+    }
+    Value::Object(object)
+}
+
+fn aksk_config(sim: &SimulatorHandle) -> Value {
+    provider_config(&[
+        ("endpoint", Value::string(sim.base_url())),
+        ("project_id", Value::string(sim.project_id())),
+        ("access_key", Value::string(AK)),
+        ("secret_key", Value::string(SK)),
+        ("max_retries", Value::Number(0.into())),
+    ])
+}
+
+async fn configured(sim: &SimulatorHandle) -> WorkspaceProvider {
+    let provider = provider();
+    let diagnostics = provider.configure(&aksk_config(sim), "1.0.3").await;
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    provider
+}
+
+/// What Terraform keeps between runs.
+#[derive(Clone, Debug)]
+struct Saved {
+    state: Value,
+    private: Vec<u8>,
+}
+
+impl Saved {
+    fn none() -> Self {
+        Saved {
+            state: Value::Null,
+            private: Vec::new(),
+        }
+    }
+}
+
+/// Plan then apply `config` over `saved`, as `terraform apply` does; returns the plan too.
+async fn plan_and_apply(
+    provider: &WorkspaceProvider,
+    saved: &Saved,
+    config: &Value,
+) -> (PlanResponse, ApplyResponse) {
+    let planned = provider
+        .plan_resource_change(plan_request(&saved.state, config, &saved.private))
+        .await;
+    assert!(
+        !planned.diagnostics.has_errors(),
+        "{:#?}",
+        planned.diagnostics
+    );
+    let applied = provider
+        .apply_resource_change(ApplyRequest {
+            type_name: REBOOT_RESOURCE.to_owned(),
+            prior_state: saved.state.clone(),
+            planned_state: planned.planned_state.clone(),
+            config: config.clone(),
+            planned_private: planned.planned_private.clone(),
+        })
+        .await;
+    (planned, applied)
+}
+
+fn get<'a>(value: &'a Value, name: &str) -> &'a Value {
+    values::attr(value, name)
+}
+
+fn all_text(diagnostics: &Diagnostics) -> String {
+    diagnostics
+        .iter()
+        .map(|d| format!("{}\n{}\n", d.summary, d.detail))
+        .collect()
+}
+
+/// Every known planned value came back unchanged and nothing is unknown.
+fn assert_conforms(planned: &Value, new_state: &Value) {
+    assert!(new_state.is_wholly_known(), "{new_state:#?}");
+    let (Some(planned), Some(new)) = (planned.entries(), new_state.entries()) else {
+        panic!("objects expected: {planned:#?} {new_state:#?}");
+    };
+    for (name, value) in planned {
+        if value.is_wholly_known() {
+            assert_eq!(
+                Some(value),
+                new.get(name),
+                "attribute {name} changed during apply"
+            );
+        }
+    }
+}
+
+fn counts(sim: &SimulatorHandle, ids: &[String]) -> Vec<u64> {
+    let all = sim.reboot_counts();
+    ids.iter()
+        .map(|id| all.get(id).copied().unwrap_or(0))
+        .collect()
+}
+
+fn accepted_reboots(sim: &SimulatorHandle) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|r| r.is_accepted_reboot())
+        .count()
+}
+
+// ---- configuration through the trait ----
+
+#[tokio::test]
+async fn configure_reports_missing_settings_by_argument_and_variable() {
+    let provider = provider();
+    let diagnostics = provider
+        .configure(
+            &provider_config(&[
+                ("region", Value::string("cn-north-4")),
+                ("token", Value::string("t")),
+            ]),
+            "1.0.3",
+        )
+        .await;
+    let errors: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    assert_eq!(errors.len(), 1, "{diagnostics:#?}");
+    assert_eq!(
+        errors[0].attribute.as_ref().map(|p| p.0.clone()),
+        Some(vec![PathStep::Attribute("project_id".into())])
+    );
+    assert!(
+        errors[0].detail.contains("`project_id`") && errors[0].detail.contains("HW_PROJECT_ID")
+    );
+    assert!(provider
+        .validate_provider_config(&provider_config(&[]))
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn unknown_configuration_plans_but_cannot_apply() {
+    let provider = provider();
+    let unknown = provider_config(&[
+        ("project_id", Value::unknown()),
+        ("endpoint", Value::unknown()),
+        ("token", Value::unknown()),
+    ]);
+    assert!(provider.configure(&unknown, "1.0.3").await.is_empty());
+    let config = Config::ids(&["a"]).value();
+    let planned = provider
+        .plan_resource_change(plan_request(&Value::Null, &config, &[]))
+        .await;
+    assert!(planned.diagnostics.is_empty(), "{:#?}", planned.diagnostics);
+    let applied = provider
+        .apply_resource_change(ApplyRequest {
+            type_name: REBOOT_RESOURCE.to_owned(),
+            prior_state: Value::Null,
+            planned_state: planned.planned_state,
+            config,
+            planned_private: Vec::new(),
+        })
+        .await;
+    assert!(applied.diagnostics.has_errors());
+    assert!(
+        applied.diagnostics.0[0].summary.contains("not known"),
+        "{:#?}",
+        applied.diagnostics
+    );
+    assert_eq!(applied.new_state, Value::Null);
+}
+
+#[tokio::test]
+async fn unknown_resource_types_are_refused() {
+    let provider = provider();
+    assert!(provider
+        .validate_resource_config("workspace_other", &Value::Null)
+        .await
+        .has_errors());
+    assert!(provider
+        .import_resource_state("workspace_other", "x")
+        .await
+        .diagnostics
+        .has_errors());
+    let schemas = provider.schemas();
+    assert_eq!(
+        schemas.resources.keys().collect::<Vec<_>>(),
+        ["workspace_app_server_reboot"]
+    );
+    assert_eq!(schemas.resources["workspace_app_server_reboot"].version, 1);
+}
+
+// ---- the life of a resource ----
+
+#[tokio::test]
+async fn create_update_and_destroy_against_the_simulator() {
+    let servers = ids("srv", 3);
+    let sim = simulator(&servers, QUICK).await;
+    let provider = configured(&sim).await;
+    let ids = str_refs(&servers);
+
+    // Create: every server rebooted once, and running again when the apply returns.
+    let config = Config::ids(&ids).triggers(&[("image", "v1")]);
+    let (planned, applied) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    assert!(applied.diagnostics.is_empty(), "{:#?}", applied.diagnostics);
+    assert_conforms(&planned.planned_state, &applied.new_state);
+    assert_eq!(counts(&sim, &servers), [1, 1, 1]);
+    for id in &servers {
+        let snapshot = sim.server(id).unwrap_or_else(|| panic!("{id} exists"));
+        assert_eq!(
+            (snapshot.vm_status.as_str(), snapshot.task_status.as_str()),
+            ("ACTIVE", "null")
+        );
+    }
+    let state = applied.new_state.clone();
+    let id = get(&state, "id").as_str().unwrap_or_default().to_owned();
+    assert_eq!(id.len(), 32);
+    let rebooted_at = get(&state, "rebooted_at")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        time::OffsetDateTime::parse(&rebooted_at, &time::format_description::well_known::Rfc3339)
+            .is_ok()
+            && rebooted_at.ends_with('Z')
+            && !rebooted_at.contains('.'),
+        "{rebooted_at}"
+    );
+    let saved = Saved {
+        state,
+        private: applied.private,
+    };
+
+    // Nothing changed: the plan is the state itself, so Terraform plans no action.
+    let again = provider
+        .plan_resource_change(plan_request(&saved.state, &config.value(), &saved.private))
+        .await;
+    assert_eq!(again.planned_state, saved.state);
+
+    // Read calls no API.
+    let requests = sim.requests().len();
+    let read = provider
+        .read_resource(REBOOT_RESOURCE, saved.state.clone(), saved.private.clone())
+        .await;
+    assert_eq!(read.new_state, saved.state);
+    assert_eq!(sim.requests().len(), requests);
+
+    // Only the IDs change: state updated, nothing rebooted, no request at all.
+    let fewer = Config::ids(&ids[..2]).triggers(&[("image", "v1")]);
+    let (planned, applied) = plan_and_apply(&provider, &saved, &fewer.value()).await;
+    assert!(applied.diagnostics.is_empty(), "{:#?}", applied.diagnostics);
+    assert_conforms(&planned.planned_state, &applied.new_state);
+    assert_eq!(sim.requests().len(), requests);
+    assert_eq!(
+        get(&applied.new_state, "rebooted_at"),
+        &Value::string(rebooted_at.clone())
+    );
+    let saved = Saved {
+        state: applied.new_state,
+        private: applied.private,
+    };
+
+    // A trigger change reboots the listed servers again, as HARD when asked; the ID stays.
+    let hard = Config::ids(&ids[..2])
+        .triggers(&[("image", "v2")])
+        .reboot_type("HARD");
+    let (planned, applied) = plan_and_apply(&provider, &saved, &hard.value()).await;
+    assert!(applied.diagnostics.is_empty(), "{:#?}", applied.diagnostics);
+    assert!(get(&planned.planned_state, "rebooted_at").is_unknown());
+    assert_conforms(&planned.planned_state, &applied.new_state);
+    assert_eq!(counts(&sim, &servers), [2, 2, 1]);
+    assert_eq!(get(&applied.new_state, "id"), &Value::string(id));
+    let types: Vec<_> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.is_accepted_reboot())
+        .filter_map(|r| r.reboot_type)
+        .collect();
+    assert_eq!(types.last().map(|t| t.as_str()), Some("HARD"));
+    let saved = Saved {
+        state: applied.new_state,
+        private: applied.private,
+    };
+
+    // Destroy: null plan, null state, no request.
+    let requests = sim.requests().len();
+    let (planned, applied) = plan_and_apply(&provider, &saved, &Value::Null).await;
+    assert_eq!(
+        (planned.planned_state, applied.new_state),
+        (Value::Null, Value::Null)
+    );
+    assert!(applied.diagnostics.is_empty());
+    assert_eq!(sim.requests().len(), requests);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn forty_five_servers_in_three_batches_without_waiting() {
+    let servers = ids("many", 45);
+    let sim = simulator(&servers, QUICK).await;
+    let provider = configured(&sim).await;
+    let config = Config::ids(&str_refs(&servers)).wait(false);
+    let (planned, applied) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    assert!(applied.diagnostics.is_empty(), "{:#?}", applied.diagnostics);
+    assert_conforms(&planned.planned_state, &applied.new_state);
+    assert_eq!(counts(&sim, &servers), vec![1; 45]);
+    assert_eq!(accepted_reboots(&sim), 3);
+    // No waiting: nothing but the three reboot requests was sent.
+    assert_eq!(sim.requests().len(), 3);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn token_and_temporary_credentials_pass_and_a_wrong_secret_fails_with_the_api_message() {
+    let servers = ids("auth", 1);
+    let sim = simulator(&servers, QUICK).await;
+    let config = Config::ids(&str_refs(&servers)).wait(false).value();
+    let base = |extra: &[(&str, Value)]| {
+        let mut set = vec![
+            ("endpoint", Value::string(sim.base_url())),
+            ("project_id", Value::string(sim.project_id())),
+            ("max_retries", Value::Number(0.into())),
+        ];
+        set.extend(extra.iter().cloned());
+        provider_config(&set)
+    };
+    for credentials in [
+        vec![("token", Value::string(TOKEN))],
+        vec![
+            ("access_key", Value::string("AK-TEMP")),
+            ("secret_key", Value::string(SK)),
+            ("security_token", Value::string(SECURITY_TOKEN)),
+        ],
+    ] {
+        let provider = provider();
+        assert!(provider
+            .configure(&base(&credentials), "1.0.3")
+            .await
+            .is_empty());
+        let (_, applied) = plan_and_apply(&provider, &Saved::none(), &config).await;
+        assert!(applied.diagnostics.is_empty(), "{:#?}", applied.diagnostics);
+    }
+    assert_eq!(counts(&sim, &servers), [2]);
+
+    let wrong_secret = "WRONG-secret-value-that-must-not-leak";
+    let provider = provider();
+    let bad = base(&[
+        ("access_key", Value::string(AK)),
+        ("secret_key", Value::string(wrong_secret)),
+    ]);
+    assert!(provider.configure(&bad, "1.0.3").await.is_empty());
+    let (_, applied) = plan_and_apply(&provider, &Saved::none(), &config).await;
+    let text = all_text(&applied.diagnostics);
+    assert!(
+        text.contains("HTTP status: 401") && text.contains("APIGW.0301"),
+        "{text}"
+    );
+    assert!(!text.contains(wrong_secret) && !text.contains(SK));
+    // Nothing was rebooted by a failed create: nothing is saved.
+    assert_eq!(applied.new_state, Value::Null);
+    assert_eq!(counts(&sim, &servers), [2]);
+    sim.shutdown().await;
+}
+
+// ---- partial failure ----
+
+fn failing(ids: &[&str]) -> Faults {
+    Faults {
+        failing_ids: Some(FailingIdsFault {
+            ids: ids.iter().map(|id| (*id).to_owned()).collect(),
+            // A 5xx (the simulator fails batches only that way); the provider is configured
+            // with max_retries = 0, so it is not retried.
+            status: 500,
+            error_code: Some("WKS.00211401".to_owned()),
+            error_msg: Some("simulated internal error".to_owned()),
+        }),
+        ..Faults::default()
+    }
+}
+
+#[tokio::test]
+async fn failed_create_reports_every_batch_and_is_replaced_by_the_next_apply() {
+    // 25 servers: batch 1 = the first 20 (sorted), batch 2 = the last 5. One ID fails batch 2.
+    let servers = ids("pf", 25);
+    let sim = simulator(&servers, QUICK).await;
+    sim.set_faults(failing(&["pf-023"]));
+    let provider = configured(&sim).await;
+    let config = Config::ids(&str_refs(&servers));
+    let (planned, applied) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+
+    let failures: Vec<_> = applied
+        .diagnostics
+        .iter()
+        .filter(|d| d.summary.starts_with("Reboot request failed"))
+        .collect();
+    assert_eq!(failures.len(), 1, "{:#?}", applied.diagnostics);
+    let detail = &failures[0].detail;
+    for expected in [
+        "HTTP status: 500",
+        "error_code: WKS.00211401",
+        "simulated internal error",
+        "request id: ",
+        "pf-021, pf-022, pf-023, pf-024, pf-025",
+    ] {
+        assert!(
+            detail.contains(expected),
+            "{expected:?} missing in {detail}"
+        );
+    }
+    assert!(!detail.contains("request id: (none)"), "{detail}");
+    let summary = applied
+        .diagnostics
+        .0
+        .last()
+        .map(|d| d.detail.clone())
+        .unwrap_or_default();
+    assert!(
+        summary.contains("Rebooted and ready again (20)") && summary.contains("tainted"),
+        "{summary}"
+    );
+    // The state saved for the tainted object is complete and says when the reboot happened.
+    assert!(applied.new_state.is_wholly_known());
+    assert!(get(&applied.new_state, "rebooted_at").as_str().is_some());
+    assert_eq!(
+        get(&applied.new_state, "server_ids"),
+        get(&planned.planned_state, "server_ids")
+    );
+    let mut expected = vec![1; 20];
+    expected.extend([0; 5]);
+    assert_eq!(counts(&sim, &servers), expected);
+
+    // Terraform replaces a tainted object: a create from scratch reboots all 25 again.
+    sim.set_faults(Faults::default());
+    let (_, applied) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    assert!(applied.diagnostics.is_empty(), "{:#?}", applied.diagnostics);
+    let mut expected = vec![2; 20];
+    expected.extend([1; 5]);
+    assert_eq!(counts(&sim, &servers), expected);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn failed_update_keeps_prior_triggers_and_the_next_apply_reboots_only_the_rest() {
+    let servers = ids("up", 25);
+    let sim = simulator(&servers, QUICK).await;
+    let provider = configured(&sim).await;
+    let ids = str_refs(&servers);
+    let v1 = Config::ids(&ids).triggers(&[("image", "v1")]).wait(false);
+    let (_, created) = plan_and_apply(&provider, &Saved::none(), &v1.value()).await;
+    assert!(created.diagnostics.is_empty(), "{:#?}", created.diagnostics);
+    let saved = Saved {
+        state: created.new_state.clone(),
+        private: created.private,
+    };
+
+    // The trigger change fails for the first batch (up-001 … up-020).
+    sim.set_faults(failing(&["up-007"]));
+    let v2 = Config::ids(&ids).triggers(&[("image", "v2")]).wait(false);
+    let (_, failed) = plan_and_apply(&provider, &saved, &v2.value()).await;
+    assert!(failed.diagnostics.has_errors());
+    let text = all_text(&failed.diagnostics);
+    assert!(
+        text.contains("next apply reboots only the 20 server(s) not done"),
+        "{text}"
+    );
+    assert_eq!(
+        get(&failed.new_state, "triggers"),
+        get(&created.new_state, "triggers")
+    );
+    assert_eq!(get(&failed.new_state, "id"), get(&created.new_state, "id"));
+    assert!(failed.new_state.is_wholly_known());
+    assert!(!failed.private.is_empty());
+    let mut expected = vec![1; 20];
+    expected.extend([2; 5]);
+    assert_eq!(counts(&sim, &servers), expected);
+    let saved = Saved {
+        state: failed.new_state,
+        private: failed.private,
+    };
+
+    // Next run, fault gone: the change is planned again, and only the 20 pending servers reboot.
+    sim.set_faults(Faults::default());
+    let (planned, resumed) = plan_and_apply(&provider, &saved, &v2.value()).await;
+    assert!(get(&planned.planned_state, "rebooted_at").is_unknown());
+    assert!(planned
+        .diagnostics
+        .iter()
+        .any(|d| d.summary.contains("Resuming")));
+    assert!(resumed.diagnostics.is_empty(), "{:#?}", resumed.diagnostics);
+    assert_conforms(&planned.planned_state, &resumed.new_state);
+    assert_eq!(counts(&sim, &servers), vec![2; 25]);
+    assert!(resumed.private.is_empty());
+    let saved = Saved {
+        state: resumed.new_state,
+        private: resumed.private,
+    };
+
+    // And then the configuration and the state agree: no change.
+    let settled = provider
+        .plan_resource_change(plan_request(&saved.state, &v2.value(), &saved.private))
+        .await;
+    assert_eq!(settled.planned_state, saved.state);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_server_that_ends_in_error_fails_the_wait() {
+    let servers = ids("err", 2);
+    let sim = simulator(&servers, QUICK).await;
+    sim.set_faults(Faults {
+        error_after_reboot_ids: vec!["err-002".to_owned()],
+        ..Faults::default()
+    });
+    let provider = configured(&sim).await;
+    let (_, applied) = plan_and_apply(
+        &provider,
+        &Saved::none(),
+        &Config::ids(&str_refs(&servers)).value(),
+    )
+    .await;
+    let text = all_text(&applied.diagnostics);
+    assert!(
+        text.contains("1 rebooted server(s) did not become ready"),
+        "{text}"
+    );
+    assert!(text.contains("err-002: vm_status ERROR"), "{text}");
+    assert!(
+        text.contains("Reboot accepted but not seen ready (1): err-002"),
+        "{text}"
+    );
+    // Something was rebooted: the (tainted) state is saved.
+    assert!(get(&applied.new_state, "rebooted_at").as_str().is_some());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_timeout_bounds_the_apply() {
+    let servers = ids("slow", 1);
+    let sim = simulator(&servers, QUICK).await;
+    sim.set_faults(Faults {
+        hang_ids: servers.clone(),
+        ..Faults::default()
+    });
+    let provider = configured(&sim).await;
+    let config = Config::ids(&str_refs(&servers)).timeouts(Some("300ms"), None);
+    let (_, applied) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    let text = all_text(&applied.diagnostics);
+    assert!(
+        text.contains("timeouts.create bound of 0.300s ran out"),
+        "{text}"
+    );
+    assert_eq!(applied.new_state, Value::Null);
+    sim.shutdown().await;
+}
+
+// ---- stop ----
+
+/// Polls (bounded) until `done` holds; the simulator and the apply run meanwhile.
+async fn eventually(mut done: impl FnMut() -> bool) {
+    for _ in 0..2_000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the condition never held");
+}
+
+#[tokio::test]
+async fn stop_interrupts_the_wait_and_says_what_was_done() {
+    let servers = ids("stop", 2);
+    // The reboot takes ten minutes: only a stop ends this apply.
+    let sim = simulator(
+        &servers,
+        RebootTiming {
+            pending_ms: 10,
+            rebooting_ms: 600_000,
+        },
+    )
+    .await;
+    let provider = Arc::new(configured(&sim).await);
+    let config = Config::ids(&str_refs(&servers)).value();
+    let running = {
+        let provider = Arc::clone(&provider);
+        tokio::spawn(async move { plan_and_apply(&provider, &Saved::none(), &config).await })
+    };
+    eventually(|| counts(&sim, &servers) == [1, 1]).await;
+    provider.stop();
+    let (_, applied) = match running.await {
+        Ok(result) => result,
+        Err(e) => panic!("apply task failed: {e}"),
+    };
+    let last = applied.diagnostics.0.last().cloned();
+    assert_eq!(
+        last.as_ref().map(|d| d.summary.as_str()),
+        Some("Interrupted"),
+        "{:#?}",
+        applied.diagnostics
+    );
+    let detail = last.map(|d| d.detail).unwrap_or_default();
+    assert!(
+        detail.contains("Reboot accepted but not seen ready (2): stop-001, stop-002"),
+        "{detail}"
+    );
+    assert!(detail.contains("Rebooted and ready again (0)"), "{detail}");
+    assert!(get(&applied.new_state, "rebooted_at").as_str().is_some());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn stop_while_a_request_hangs_saves_nothing() {
+    let servers = ids("hang", 1);
+    let sim = simulator(&servers, QUICK).await;
+    sim.set_faults(Faults {
+        hang_ids: servers.clone(),
+        ..Faults::default()
+    });
+    let provider = Arc::new(configured(&sim).await);
+    let config = Config::ids(&str_refs(&servers)).value();
+    let running = {
+        let provider = Arc::clone(&provider);
+        tokio::spawn(async move { plan_and_apply(&provider, &Saved::none(), &config).await })
+    };
+    eventually(|| {
+        let state = sim.state();
+        state.counters.hung > 0 || state.in_flight > 0
+    })
+    .await;
+    provider.stop();
+    let (_, applied) = match running.await {
+        Ok(result) => result,
+        Err(e) => panic!("apply task failed: {e}"),
+    };
+    let text = all_text(&applied.diagnostics);
+    assert!(
+        text.contains("Interrupted") && text.contains("Not rebooted (1): hang-001"),
+        "{text}"
+    );
+    assert_eq!(applied.new_state, Value::Null);
+    assert_eq!(counts(&sim, &servers), [0]);
+    sim.shutdown().await;
+}

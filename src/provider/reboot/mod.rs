@@ -72,4 +72,4 @@ pub fn import(id: &str) -> ImportResponse {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

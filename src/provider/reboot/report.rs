@@ -32,7 +32,7 @@ pub struct Outcome<'a> {
 pub fn failure_diagnostics(outcome: &Outcome<'_>) -> Diagnostics {
     let mut diagnostics = Diagnostics::new();
     for failure in &outcome.reboot.failed {
-        diagnostics.push(batch_failure(failure));
+        diagnostics.push(batch_failure(failure, outcome));
     }
     if !outcome.interrupted && !outcome.reboot.not_attempted.is_empty() {
         diagnostics.push(Diagnostic::error(
@@ -56,7 +56,7 @@ pub fn failure_diagnostics(outcome: &Outcome<'_>) -> Diagnostics {
     diagnostics
 }
 
-fn batch_failure(failure: &BatchFailure) -> Diagnostic {
+fn batch_failure(failure: &BatchFailure, outcome: &Outcome<'_>) -> Diagnostic {
     let count = failure.server_ids.len();
     let mut detail = String::new();
     match failure.error.api_error() {
@@ -84,6 +84,14 @@ fn batch_failure(failure: &BatchFailure) -> Diagnostic {
         }
         _ => {
             let _ = writeln!(detail, "error: {}", failure.error);
+            if matches!(failure.error, ClientError::DeadlineExceeded { .. }) {
+                let _ = writeln!(
+                    detail,
+                    "The {} bound of {} ran out.",
+                    outcome.timeout_label,
+                    format_go_duration(outcome.timeout)
+                );
+            }
         }
     }
     let _ = write!(detail, "servers ({count}): {}", list(&failure.server_ids));
