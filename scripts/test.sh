@@ -66,7 +66,8 @@ export TFWS_TERRAFORM_1_0_3
 echo "Terraform 1.0.3: ${TFWS_TERRAFORM_1_0_3}"
 for cli in terraform tofu; do
     if [[ "${TFWS_TEST_PATH_CLIS:-1}" != 0 ]] && path="$(command -v "${cli}")"; then
-        echo "${cli} on PATH:   ${path} ($(TF_CLI_CONFIG_FILE=/dev/null "${path}" version 2>/dev/null | head -n 1 || echo 'does not run'))"
+        version="$(TF_CLI_CONFIG_FILE=/dev/null "${path}" version 2>/dev/null)" || version="does not run"
+        echo "${cli} on PATH:   ${path} (${version%%$'\n'*})"
     fi
 done
 for var in TF_ACC_CLI TFWS_TEST_CLIS; do

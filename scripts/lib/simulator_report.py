@@ -91,7 +91,7 @@ def report(base_url, phase_files, expectations):
 
     boundaries = []
     for label_and_file in phase_files:
-        label, _, path = label_and_file.partition("=")
+        label, _, path = label_and_file.rpartition("=")
         with open(path, encoding="utf-8") as source:
             boundaries.append((label, int(source.read().strip() or 0)))
     start = 0
