@@ -184,7 +184,7 @@ pub struct ProviderSettings {
 /// The outcome of reading the configuration at configure time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
-    Ready(ProviderSettings),
+    Ready(Box<ProviderSettings>),
     /// Some value is unknown until apply: nothing to build yet, nothing wrong either.
     Deferred,
     /// Errors were reported.
@@ -358,14 +358,14 @@ impl Reader<'_> {
         let Some((project_id, _)) = project_id.found() else {
             return Resolution::Invalid;
         };
-        Resolution::Ready(ProviderSettings {
+        Resolution::Ready(Box::new(ProviderSettings {
             project_id: project_id.clone(),
             target,
             credentials,
             insecure: insecure.found().is_some_and(|(b, _)| *b),
             max_retries: max_retries.found().map_or(DEFAULT_MAX_RETRIES, |(n, _)| *n),
             wait,
-        })
+        }))
     }
 
     /// Exactly one authentication method: AK/SK (optionally with a security token) or a token.

@@ -68,7 +68,7 @@ fn ready(config_value: &Value, env: &MapEnvironment) -> ProviderSettings {
     match resolve(config_value, env) {
         (Resolution::Ready(settings), diagnostics) => {
             assert!(diagnostics.is_empty(), "{diagnostics:#?}");
-            settings
+            *settings
         }
         other => panic!("expected ready settings, got {other:#?}"),
     }
