@@ -10,11 +10,13 @@
 #      TF_ACC_CLI / TFWS_TEST_CLIS (see README, "Which CLIs the tests use");
 #   2. `cargo test --all-targets` (unit, property, integration and end-to-end tests; bench
 #      targets run once in test mode) and `cargo test --doc`;
-#   3. each bench target with `cargo bench --bench NAME` (TFWS_BENCH_QUICK=1 asks for a short
+#   3. scripts/demo.sh, with Terraform 1.0.3 (the README's first command must keep working);
+#   4. each bench target with `cargo bench --bench NAME` (TFWS_BENCH_QUICK=1 asks for a short
 #      run), so their figures are printed.
 #
 # Environment:
-#   TFWS_SKIP_BENCH=1     skip step 3
+#   TFWS_SKIP_DEMO=1      skip step 3
+#   TFWS_SKIP_BENCH=1     skip step 4
 #   TFWS_BENCH_TIMEOUT    seconds allowed per bench target (default 900)
 #   TFWS_TEST_PATH_CLIS=0 test only against Terraform 1.0.3 (plus TF_ACC_CLI / TFWS_TEST_CLIS)
 #
@@ -92,6 +94,20 @@ cargo test --doc --no-fail-fast 2>&1 | tee "${doc_log}"
 status=${PIPESTATUS[0]}
 set -e
 record "cargo test --doc" "$([[ ${status} -eq 0 ]] && echo ok || echo "failed (exit ${status})")"
+
+# ---------------------------------------------------------------------------------------------
+# The README's first command must keep working: run it for real against Terraform 1.0.3 (it
+# checks what the simulator saw and fails on any surprise).
+section "demo (scripts/demo.sh)"
+if [[ "${TFWS_SKIP_DEMO:-0}" == 1 ]]; then
+    echo "skipped (TFWS_SKIP_DEMO=1)"
+else
+    set +e
+    TFWS_DEMO_CLI="${TFWS_TERRAFORM_1_0_3}" timeout 900 bash scripts/demo.sh
+    status=$?
+    set -e
+    record "demo" "$([[ ${status} -eq 0 ]] && echo ok || echo "failed (exit ${status})")"
+fi
 
 # ---------------------------------------------------------------------------------------------
 section "benchmarks"

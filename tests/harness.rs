@@ -288,3 +288,28 @@ fn json_lookups_find_schema_state_and_plan_entries() {
         Some(false)
     );
 }
+
+#[test]
+fn reattach_helper_serves_terraform_over_both_protocols() {
+    let cli = support::terraform_1_0_3();
+    // Guard: without the reattach value this working directory has no provider at all.
+    let unreachable =
+        TestWorkdir::with_install(Path::new(PROVIDER_BINARY), InstallMethod::ReattachOnly);
+    unreachable.write_main_tf(support::TERRAFORM_BLOCK);
+    unreachable
+        .run(&cli, &["providers", "schema", "-json"], &[])
+        .assert_failure();
+    for protocol in [5u8, 6] {
+        let provider = support::ReattachedProvider::start(Path::new(PROVIDER_BINARY), protocol);
+        assert_eq!(provider.protocol_version(), protocol);
+        let workdir =
+            TestWorkdir::with_install(Path::new(PROVIDER_BINARY), InstallMethod::ReattachOnly);
+        workdir.write_main_tf(support::TERRAFORM_BLOCK);
+        let schemas = workdir.providers_schema_json(&cli, &[provider.env()]);
+        assert!(
+            tfjson::resource_block(&schemas, support::REBOOT_RESOURCE_TYPE).is_some(),
+            "protocol {protocol}: no resource schema in {schemas}\nprovider stderr:\n{}",
+            provider.stderr()
+        );
+    }
+}

@@ -22,6 +22,9 @@ pub enum InstallMethod {
     DevOverrides,
     /// A filesystem mirror holding the binary as `version`; `terraform init` installs it.
     FilesystemMirror { version: String },
+    /// No way to install it: the CLI can only use a provider given by `TF_REATTACH_PROVIDERS`
+    /// (so a test of reattach cannot pass by accident).
+    ReattachOnly,
 }
 
 pub struct TestWorkdir {
@@ -56,6 +59,9 @@ impl TestWorkdir {
                 let mirror = root.path().join("mirror");
                 populate_mirror(&mirror, provider_binary, version);
                 filesystem_mirror_config(&mirror)
+            }
+            InstallMethod::ReattachOnly => {
+                String::from("# reattach only: no provider_installation\n")
             }
         };
         write(&cli_config, &config_text);
