@@ -712,3 +712,108 @@ async fn stop_while_a_request_hangs_saves_nothing() {
     assert_eq!(counts(&sim, &servers), [0]);
     sim.shutdown().await;
 }
+
+// ---- secrets ----
+
+/// Collects everything the tracing subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn no_secret_in_trace_output_or_diagnostics() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    // Thread-local default: this single-threaded runtime runs the provider, the client and the
+    // simulator on this thread.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let servers = ids("sec", 2);
+    let sim = simulator(&servers, QUICK).await;
+    let mut diagnostics_text = String::new();
+    for credentials in [
+        vec![
+            ("access_key", Value::string(AK)),
+            ("secret_key", Value::string(SK)),
+        ],
+        vec![
+            ("access_key", Value::string("AK-TEMP")),
+            ("secret_key", Value::string(SK)),
+            ("security_token", Value::string(SECURITY_TOKEN)),
+        ],
+        vec![("token", Value::string(TOKEN))],
+        // Wrong secrets and a wrong token: the failures are logged and reported too.
+        vec![
+            ("access_key", Value::string(AK)),
+            ("secret_key", Value::string("WRONG-SK-SECRET")),
+        ],
+        vec![("token", Value::string("WRONG-TOKEN-SECRET"))],
+        // Contradictory settings are reported at configure time.
+        vec![
+            ("token", Value::string(TOKEN)),
+            ("secret_key", Value::string(SK)),
+        ],
+    ] {
+        let mut set = vec![
+            ("endpoint", Value::string(sim.base_url())),
+            ("project_id", Value::string(sim.project_id())),
+            ("max_retries", Value::Number(0.into())),
+        ];
+        set.extend(credentials);
+        let provider = provider();
+        let config = provider_config(&set);
+        diagnostics_text += &all_text(&provider.validate_provider_config(&config).await);
+        diagnostics_text += &all_text(&provider.configure(&config, "1.0.3").await);
+        let (_, applied) = plan_and_apply(
+            &provider,
+            &Saved::none(),
+            &Config::ids(&str_refs(&servers)).value(),
+        )
+        .await;
+        diagnostics_text += &all_text(&applied.diagnostics);
+    }
+    sim.shutdown().await;
+
+    let logs = String::from_utf8_lossy(
+        &captured
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+    .into_owned();
+    assert!(logs.contains("rebooting"), "the capture works: {logs}");
+    assert!(
+        diagnostics_text.contains("APIGW.0301"),
+        "a wrong secret fails: {diagnostics_text}"
+    );
+    for secret in [
+        SK,
+        TOKEN,
+        SECURITY_TOKEN,
+        "WRONG-SK-SECRET",
+        "WRONG-TOKEN-SECRET",
+    ] {
+        assert!(!logs.contains(secret), "{secret} in the logs");
+        assert!(
+            !diagnostics_text.contains(secret),
+            "{secret} in diagnostics"
+        );
+    }
+}
