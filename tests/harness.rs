@@ -13,6 +13,7 @@ use support::cli::parse_version_line;
 use support::process::{run_command, sanitized_env, RunningCommand};
 use support::reattach::reattach_value_for_all_addresses;
 use support::{tfjson, CliFlavor, InstallMethod, TestWorkdir};
+use tfws::workspace::simulator::RebootTiming;
 
 const PROVIDER_BINARY: &str = env!("CARGO_BIN_EXE_terraform-provider-workspace");
 
@@ -312,4 +313,38 @@ fn reattach_helper_serves_terraform_over_both_protocols() {
             provider.stderr()
         );
     }
+}
+
+#[test]
+fn in_process_simulator_serves_a_real_apply_while_terraform_blocks_the_test_thread() {
+    let cli = support::terraform_1_0_3();
+    let simulator = support::LocalSimulator::with_servers(
+        4,
+        RebootTiming {
+            pending_ms: 50,
+            rebooting_ms: 100,
+        },
+    );
+    let workdir = TestWorkdir::new(Path::new(PROVIDER_BINARY));
+    workdir.write_main_tf(&format!(
+        "{}\nresource \"workspace_app_server_reboot\" \"r\" {{\n  server_ids = [\"srv-0001\", \"srv-0003\"]\n}}\n",
+        support::TERRAFORM_BLOCK
+    ));
+    let env = simulator.provider_env();
+    workdir
+        .apply(&cli, &[], &support::env_refs(&env))
+        .assert_success();
+    let counts = simulator.reboot_counts();
+    assert_eq!(counts.get("srv-0001"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("srv-0002"), Some(&0), "{counts:?}");
+    assert_eq!(counts.get("srv-0003"), Some(&1), "{counts:?}");
+    let show = workdir.show_json(&cli, &support::env_refs(&env));
+    let values = tfjson::state_values(&show, "workspace_app_server_reboot.r")
+        .unwrap_or_else(|| panic!("no resource in state: {show}"));
+    assert!(
+        values["rebooted_at"]
+            .as_str()
+            .is_some_and(|at| !at.is_empty()),
+        "{values}"
+    );
 }

@@ -11,6 +11,8 @@
 //! - [`process`]: running a command with a sanitised environment and a hard timeout.
 //! - [`reattach`]: the provider started in debug mode (`--debug --protocol-version 5|6`) for
 //!   `TF_REATTACH_PROVIDERS`.
+//! - [`simulator`]: the Workspace APP simulator in-process, on its own runtime, and the `HW_*`
+//!   environment pointing the provider at it.
 //! - [`tfjson`]: reading `terraform providers schema -json` / `terraform show -json` output.
 // Every test crate uses a different subset of the harness.
 #![allow(dead_code, unused_imports)]
@@ -18,12 +20,14 @@
 pub mod cli;
 pub mod process;
 pub mod reattach;
+pub mod simulator;
 pub mod tfjson;
 pub mod workdir;
 
 pub use cli::{terraform_1_0_3, test_clis, CliFlavor, TerraformCli};
 pub use process::{CommandOutput, RunningCommand};
 pub use reattach::ReattachedProvider;
+pub use simulator::{env_refs, LocalSimulator};
 pub use workdir::{InstallMethod, TestWorkdir};
 
 /// The provider's source address as written in `required_providers`.
