@@ -145,6 +145,14 @@ where
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let router = tonic::transport::Server::builder()
+        // Every call is named at debug level (`TF_LOG=debug`), with its protocol version in
+        // the path, e.g. `/tfplugin5.Provider/GetSchema`.
+        .layer(tower::util::MapRequestLayer::new(
+            |request: http::Request<tonic::body::Body>| {
+                tracing::debug!(rpc = %request.uri().path(), "gRPC call");
+                request
+            },
+        ))
         .add_service(ProviderServerV6::new(provider.clone()).into_service())
         .add_service(ProviderServerV5::new(provider).into_service())
         .add_service(health::health_server::HealthServer::new(HealthService))
