@@ -81,6 +81,14 @@ fn bound(servers: u32, concurrency: usize) -> Duration {
     Duration::from_secs_f64(batches as f64 / concurrency as f64 * LATENCY_MS as f64 / 1000.0)
 }
 
+/// What whole rounds allow: `ceil(batches / concurrency) × latency` (the last round may be
+/// partly empty, which the formula above ignores).
+fn round_bound(servers: u32, concurrency: usize) -> Duration {
+    let batches = u64::from(servers).div_ceil(MAX_IDS_PER_BATCH as u64);
+    let rounds = batches.div_ceil(concurrency as u64);
+    Duration::from_millis(rounds * LATENCY_MS)
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -111,8 +119,8 @@ fn main() {
          AK/SK signed, median of {runs} run(s)"
     );
     println!(
-        "  {:>11}  {:>10}  {:>10}  {:>6}  {:>8}",
-        "concurrency", "wall ms", "bound ms", "ratio", "requests"
+        "  {:>11}  {:>10}  {:>10}  {:>6}  {:>15}  {:>8}",
+        "concurrency", "wall ms", "bound ms", "ratio", "whole rounds ms", "requests"
     );
     for concurrency in [1usize, 2, DEFAULT_MAX_CONCURRENCY, 8, 16] {
         let mut walls = Vec::with_capacity(runs);
@@ -127,11 +135,12 @@ fn main() {
         let median = walls[runs / 2];
         let bound = bound(servers, concurrency);
         println!(
-            "  {:>11}  {:>10.1}  {:>10.1}  {:>6.3}  {:>8}{}",
+            "  {:>11}  {:>10.1}  {:>10.1}  {:>6.3}  {:>15.1}  {:>8}{}",
             concurrency,
             ms(median),
             ms(bound),
             median.as_secs_f64() / bound.as_secs_f64(),
+            ms(round_bound(servers, concurrency)),
             requests,
             if concurrency == DEFAULT_MAX_CONCURRENCY {
                 "  (default)"
