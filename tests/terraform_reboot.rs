@@ -35,6 +35,21 @@ const SECURITY_TOKEN: &str = "tfws-test-security-token-9a4e3c";
 /// An IAM token the simulator accepts.
 const IAM_TOKEN: &str = "tfws-test-iam-token-MIIexampleTOKEN5d2b";
 
+/// Wrong values for the tests of rejected credentials.
+const WRONG_SECRET_KEY: &str = "tfws-test-WRONG-secret-key-31f0";
+const WRONG_SECURITY_TOKEN: &str = "tfws-test-WRONG-security-token-77";
+
+/// Every secret the tests use: never expected in any output, and blanked out of the
+/// transcripts that failure messages show.
+const TEST_SECRETS: [&str; 6] = [
+    SECRET_KEY,
+    TEMP_SECRET_KEY,
+    SECURITY_TOKEN,
+    IAM_TOKEN,
+    WRONG_SECRET_KEY,
+    WRONG_SECURITY_TOKEN,
+];
+
 /// The resource every single-resource test declares.
 const ADDRESS: &str = "workspace_app_server_reboot.test";
 
@@ -46,8 +61,9 @@ const FAST_WAIT_ENV: [(&str, &str); 2] = [
 
 // ------------------------------------------------------------------------------- fixtures
 
-/// How the provider block authenticates.
-#[derive(Clone, Copy, Debug)]
+/// How the provider block authenticates. `Debug` (used in assertion messages) names the kind
+/// and the access key, never a secret.
+#[derive(Clone, Copy)]
 enum Credentials<'a> {
     AkSk {
         access_key: &'a str,
@@ -59,6 +75,18 @@ enum Credentials<'a> {
         security_token: &'a str,
     },
     Token(&'a str),
+}
+
+impl std::fmt::Debug for Credentials<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::AkSk { access_key, .. } => write!(f, "AK/SK {access_key}"),
+            Credentials::Temporary { access_key, .. } => {
+                write!(f, "AK/SK {access_key} with a security token")
+            }
+            Credentials::Token(_) => f.write_str("IAM token"),
+        }
+    }
 }
 
 const PERMANENT: Credentials<'static> = Credentials::AkSk {
@@ -305,8 +333,18 @@ fn assert_flat_contains(output: &CommandOutput, needle: &str) {
     let needle_flat = needle.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
         flat.contains(&needle_flat),
-        "expected the output to contain {needle:?}:\n{output}"
+        "expected the output to contain {needle:?}:\n{}",
+        without_test_secrets(output)
     );
+}
+
+/// A command's transcript with every test secret blanked out, for failure messages.
+fn without_test_secrets(output: &CommandOutput) -> String {
+    TEST_SECRETS
+        .iter()
+        .fold(output.to_string(), |text, secret| {
+            text.replace(secret, "<test secret>")
+        })
 }
 
 /// `a, b, c` as the provider lists server IDs.
@@ -748,8 +786,8 @@ fn every_kind_of_credentials_passes_the_gateway() {
 /// words (APIGW.0301), reboots nothing, saves nothing, and never echoes a secret.
 #[test]
 fn wrong_credentials_fail_with_the_api_message() {
-    let wrong_secret = "tfws-test-WRONG-secret-key-31f0";
-    let wrong_token = "tfws-test-WRONG-security-token-77";
+    let wrong_secret = WRONG_SECRET_KEY;
+    let wrong_token = WRONG_SECURITY_TOKEN;
     let cases = [
         (
             Credentials::AkSk {
@@ -799,10 +837,11 @@ fn wrong_credentials_fail_with_the_api_message() {
         assert_flat_contains(&output, &format!("request id: {}", rejected[0].request_id));
         assert_eq!(scenario.counts(&all), [0, 0]);
         assert!(tfjson::state_addresses(&scenario.show()).is_empty());
-        for secret in [wrong_secret, wrong_token, TEMP_SECRET_KEY, SECRET_KEY] {
+        for secret in TEST_SECRETS {
             assert!(
                 !output.combined().contains(secret),
-                "a secret was printed:\n{output}"
+                "a secret was printed:\n{}",
+                without_test_secrets(&output)
             );
         }
     }
@@ -1236,7 +1275,6 @@ fn interrupt_during_the_wait(cli: TerraformCli) {
 /// gateway rejects a signature and the provider reports the canonical request.
 #[test]
 fn no_secret_in_a_trace_log() {
-    let secrets = [SECRET_KEY, TEMP_SECRET_KEY, SECURITY_TOKEN, IAM_TOKEN];
     let temporary = Credentials::Temporary {
         access_key: TEMP_ACCESS_KEY,
         secret_key: TEMP_SECRET_KEY,
@@ -1263,8 +1301,9 @@ fn no_secret_in_a_trace_log() {
             .with_env("TF_LOG_PATH", &log_path_text);
         scenario.write_config(credentials, &reboot_resource("test", &server_ids(2), ""));
         let output = scenario.apply(&[]);
-        assert!(!output.timed_out, "{output}");
-        assert_eq!(output.success(), succeeds, "{credentials:?}:\n{output}");
+        let transcript = without_test_secrets(&output);
+        assert!(!output.timed_out, "{transcript}");
+        assert_eq!(output.success(), succeeds, "{credentials:?}:\n{transcript}");
         let log = std::fs::read_to_string(&log_path)
             .unwrap_or_else(|error| panic!("no trace log at {log_path_text}: {error}"));
         // The log really holds the provider's own trace output and the configuration call.
@@ -1273,14 +1312,14 @@ fn no_secret_in_a_trace_log() {
             "{credentials:?}: the provider's logs are missing from the trace log"
         );
         assert!(log.contains("ConfigureProvider"), "{credentials:?}");
-        for secret in secrets {
+        for secret in TEST_SECRETS {
             assert!(
                 !log.contains(secret),
                 "{credentials:?}: a secret is in the trace log {log_path_text}"
             );
             assert!(
                 !output.combined().contains(secret),
-                "{credentials:?}: a secret is in the output:\n{output}"
+                "{credentials:?}: a secret is in the output:\n{transcript}"
             );
         }
         if !succeeds {
@@ -1353,4 +1392,120 @@ fn full_apply_over_protocol_5_with_every_cli() {
             "{cli}: protocol 6 was used:\n{provider_log}"
         );
     }
+}
+
+// ------------------------------------------------------------------------- unknown values
+
+/// Values known only after apply are fine at plan time; an unknown trigger plans a reboot,
+/// and the final values (IDs, type) are the ones that reach the API.
+#[test]
+fn values_unknown_at_plan_time_are_fine_and_an_unknown_trigger_reboots() {
+    let scenario = Scenario::start(support::terraform_1_0_3(), simulator_config(4));
+    let all = server_ids(4);
+    // `first.id` is unknown until `first` is created (or replaced), so at plan time one of
+    // `second`'s IDs, its type and its trigger are unknown; after apply they are srv-0003
+    // (the id is never empty), HARD, and `first`'s id.
+    let second_block = r#"resource "workspace_app_server_reboot" "second" {
+  server_ids = ["srv-0002", workspace_app_server_reboot.first.id == "" ? "srv-0004" : "srv-0003"]
+  type       = workspace_app_server_reboot.first.id == "" ? "SOFT" : "HARD"
+  triggers = {
+    after = workspace_app_server_reboot.first.id
+  }
+}
+"#;
+    let resources = format!("{}{second_block}", reboot_resource("first", &all[..1], ""));
+    scenario.write_config(PERMANENT, &resources);
+    let second = "workspace_app_server_reboot.second";
+
+    let created = scenario.apply(&[]);
+    created.assert_success();
+    created.assert_output_contains("2 added, 0 changed, 0 destroyed");
+    assert_eq!(scenario.counts(&all), [1, 1, 1, 0]);
+    let second_batch = scenario
+        .accepted_batches()
+        .into_iter()
+        .find(|entry| entry.items.as_deref() == Some(&all[1..3]))
+        .unwrap_or_else(|| {
+            panic!(
+                "no batch for srv-0002, srv-0003: {:#?}",
+                scenario.requests()
+            )
+        });
+    assert_eq!(second_batch.reboot_type, Some(RebootType::Hard));
+
+    // Replacing `first` makes the trigger of `second` unknown at plan time: a reboot is planned.
+    let replace_first = "-replace=workspace_app_server_reboot.first";
+    let plan = scenario
+        .workdir
+        .plan_json(&scenario.cli, &[replace_first], &scenario.env_pairs());
+    assert_eq!(
+        tfjson::planned_actions(&plan, second),
+        Some(vec!["update".to_owned()])
+    );
+    assert_eq!(
+        tfjson::planned_unknown(&plan, second, "rebooted_at"),
+        Some(true)
+    );
+    scenario.apply(&[replace_first]).assert_success();
+    assert_eq!(scenario.counts(&all), [2, 2, 2, 0]);
+    let first_id = string_attr(
+        &scenario.state_values("workspace_app_server_reboot.first"),
+        "id",
+    )
+    .to_owned();
+    assert_eq!(scenario.state_values(second)["triggers"]["after"], first_id);
+    scenario.assert_no_changes_planned();
+}
+
+// ---------------------------------------------------------------------- servers not ready
+
+/// A server that comes back in ERROR, then servers still rebooting when `timeouts.create` runs
+/// out, are reported by name with what was seen last; only what came back is reported done,
+/// and the state is saved tainted each time.
+#[test]
+fn servers_not_ready_are_named_and_the_timeout_bounds_the_wait() {
+    let mut config = simulator_config(2);
+    config.faults.error_after_reboot_ids = vec!["srv-0002".to_owned()];
+    let scenario = Scenario::start(support::terraform_1_0_3(), config);
+    let all = server_ids(2);
+    scenario.write_config(
+        PERMANENT,
+        &reboot_resource("test", &all, "  timeouts {\n    create = \"2s\"\n  }\n"),
+    );
+    let tainted = |scenario: &Scenario| {
+        let show = scenario.show();
+        tfjson::state_resource(&show, ADDRESS).map(|resource| resource["tainted"] == true)
+    };
+
+    let broken = scenario.apply(&[]);
+    broken.assert_failure();
+    assert_flat_contains(&broken, "Error: 1 rebooted server(s) did not become ready");
+    assert_flat_contains(&broken, "- srv-0002: vm_status ERROR");
+    assert_flat_contains(&broken, "Rebooted and ready again (1): srv-0001.");
+    assert_flat_contains(&broken, "Reboot accepted but not seen ready (1): srv-0002.");
+    assert_eq!(scenario.counts(&all), [1, 1]);
+    assert_eq!(
+        scenario.sim().server("srv-0002").map(|s| s.vm_status),
+        Some("ERROR".to_owned())
+    );
+    assert_eq!(tainted(&scenario), Some(true));
+
+    // Next, reboots that take ten minutes: the 2s bound ends the wait.
+    scenario.sim().set_faults(Faults::default());
+    scenario.sim().set_reboot_timing(RebootTiming {
+        pending_ms: 600_000,
+        rebooting_ms: 600_000,
+    });
+    let slow = scenario.apply(&[]);
+    slow.assert_failure();
+    assert_flat_contains(&slow, "Error: 2 rebooted server(s) did not become ready");
+    for id in &all {
+        assert_flat_contains(
+            &slow,
+            &format!("- {id}: not ready when the timeouts.create bound of 2s ran out"),
+        );
+    }
+    assert_flat_contains(&slow, "Rebooted and ready again (0): (none).");
+    assert_eq!(scenario.counts(&all), [2, 2]);
+    assert_eq!(tainted(&scenario), Some(true));
 }
