@@ -34,8 +34,9 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init_from_env();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread is plenty: every call is I/O-bound (gRPC in, HTTPS out), and each extra
+    // worker costs start-up time and resident memory in every provider process Terraform starts.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
