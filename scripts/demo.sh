@@ -16,6 +16,7 @@
 #    API requests each step made. It exits non-zero if any server was rebooted a different
 #    number of times than the configuration asked for.
 #
+# TFWS_DEMO_CLI=PATH picks the CLI; TFWS_DEMO_PREBUILT=1 uses target/debug's binaries as they are.
 # Everything lives in a temp dir that is removed at the end, and the simulator is stopped,
 # also on failure or Ctrl-C. Set TFWS_DEMO_KEEP=1 to keep the temp dir for a look.
 set -euo pipefail
@@ -60,7 +61,13 @@ fail() {
 
 # ---------------------------------------------------------------------------------------------
 step "Building the provider and the simulator"
-cargo build --bin terraform-provider-workspace --bin workspace-simulator
+if [[ "${TFWS_DEMO_PREBUILT:-0}" == 1 ]]; then
+    # scripts/test.sh sets this: `cargo test --all-targets` has just built both binaries (with
+    # the dev-dependency features, which a plain `cargo build` would rebuild without).
+    echo "using the binaries cargo test built (TFWS_DEMO_PREBUILT=1)"
+else
+    cargo build --bin terraform-provider-workspace --bin workspace-simulator
+fi
 target_dir="$(cargo metadata --no-deps --format-version 1 |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
 provider_binary="${target_dir}/debug/terraform-provider-workspace"

@@ -84,6 +84,7 @@ test_log="${log_dir}/test.log"
 set +e
 cargo test --all-targets --no-fail-fast 2>&1 | tee "${test_log}"
 status=${PIPESTATUS[0]}
+all_targets_status=${status}
 set -e
 record "cargo test --all-targets" "$([[ ${status} -eq 0 ]] && echo ok || echo "failed (exit ${status})")"
 
@@ -103,7 +104,10 @@ if [[ "${TFWS_SKIP_DEMO:-0}" == 1 ]]; then
     echo "skipped (TFWS_SKIP_DEMO=1)"
 else
     set +e
-    TFWS_DEMO_CLI="${TFWS_TERRAFORM_1_0_3}" timeout 900 bash scripts/demo.sh
+    # When cargo test passed, the binaries it built are current: the demo need not rebuild them
+    # (a plain `cargo build` would, without the dev-dependency features).
+    prebuilt=$([[ ${all_targets_status} -eq 0 ]] && echo 1 || echo 0)
+    TFWS_DEMO_PREBUILT="${prebuilt}" TFWS_DEMO_CLI="${TFWS_TERRAFORM_1_0_3}" timeout 900 bash scripts/demo.sh
     status=$?
     set -e
     record "demo" "$([[ ${status} -eq 0 ]] && echo ok || echo "failed (exit ${status})")"
