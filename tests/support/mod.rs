@@ -14,6 +14,32 @@
 //! - [`simulator`]: the Workspace APP simulator in-process, on its own runtime, and the `HW_*`
 //!   environment pointing the provider at it.
 //! - [`tfjson`]: reading `terraform providers schema -json` / `terraform show -json` output.
+//!
+//! A typical end-to-end test:
+//!
+//! ```ignore
+//! #[path = "support/mod.rs"]
+//! mod support;
+//!
+//! const PROVIDER: &str = env!("CARGO_BIN_EXE_terraform-provider-workspace");
+//!
+//! #[test]
+//! fn create_reboots_every_listed_server_once() {
+//!     let simulator = support::LocalSimulator::with_servers(3, fast_timing());
+//!     let env = simulator.provider_env();
+//!     for cli in support::test_clis() {
+//!         let workdir = support::TestWorkdir::new(std::path::Path::new(PROVIDER));
+//!         workdir.write_main_tf(&format!("{}{}", support::TERRAFORM_BLOCK, RESOURCE_HCL));
+//!         workdir.apply(&cli, &[], &support::env_refs(&env)).assert_success();
+//!         // ... assert on simulator.requests() / simulator.reboot_counts()
+//!     }
+//! }
+//! ```
+//!
+//! Every command is bounded (`TFWS_TEST_COMMAND_TIMEOUT_SECS`, default 300 s) and runs with a
+//! sanitised environment: inherited `TF_*`, `TOFU_*`, `HW_*` and `CHECKPOINT_*` variables are
+//! dropped (no `TF_LOG` leakage, no real credentials), `TF_IN_AUTOMATION=1`, `TF_INPUT=0`,
+//! `CHECKPOINT_DISABLE=1` and `TF_CLI_CONFIG_FILE` are set, then the test's own variables apply.
 // Every test crate uses a different subset of the harness.
 #![allow(dead_code, unused_imports)]
 
