@@ -1,0 +1,75 @@
+//! The examples in `examples/` (which the docs and the demo use) stay valid: every CLI under
+//! test accepts each of them with `terraform validate` against the built provider.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::TestWorkdir;
+
+const PROVIDER_BINARY: &str = env!("CARGO_BIN_EXE_terraform-provider-workspace");
+
+fn example(relative: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(relative);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+}
+
+fn assert_valid(name: &str, hcl: &str) {
+    for cli in support::test_clis() {
+        let workdir = TestWorkdir::new(Path::new(PROVIDER_BINARY));
+        workdir.write_main_tf(hcl);
+        let output = workdir.validate(&cli, &[]);
+        assert!(output.success(), "{name} is not valid for {cli}:\n{output}");
+        assert!(
+            output.stdout.contains("The configuration is valid"),
+            "{name}, {cli}:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn quickstart_is_valid() {
+    assert_valid(
+        "examples/quickstart/main.tf",
+        &example("quickstart/main.tf"),
+    );
+}
+
+#[test]
+fn provider_example_is_valid() {
+    assert_valid(
+        "examples/provider/provider.tf",
+        &example("provider/provider.tf"),
+    );
+}
+
+#[test]
+fn resource_example_is_valid() {
+    // Registry-layout resource examples leave out the `terraform` block; add it.
+    let hcl = format!(
+        "{}\n{}",
+        support::TERRAFORM_BLOCK,
+        example("resources/workspace_app_server_reboot/resource.tf")
+    );
+    assert_valid(
+        "examples/resources/workspace_app_server_reboot/resource.tf",
+        &hcl,
+    );
+}
+
+#[test]
+fn validate_really_rejects_a_bad_value() {
+    // Guards the tests above: validate against this provider does fail on a bad value.
+    let hcl = format!(
+        "{}\nresource \"workspace_app_server_reboot\" \"bad\" {{\n  server_ids = [\"srv-0001\"]\n  type       = \"GENTLE\"\n}}\n",
+        support::TERRAFORM_BLOCK
+    );
+    let workdir = TestWorkdir::new(Path::new(PROVIDER_BINARY));
+    workdir.write_main_tf(&hcl);
+    let output = workdir.validate(&support::terraform_1_0_3(), &[]);
+    output.assert_failure().assert_output_contains("GENTLE");
+}
