@@ -395,3 +395,45 @@ async fn clients_without_the_pinned_certificate_are_refused() {
         .expect("pinned client connects");
     assert_eq!(health_check(channel).await.expect("health"), 1);
 }
+
+#[tokio::test]
+async fn sigint_is_ignored_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = p521_identity(dir.path(), "terraform");
+    let mut provider = start_provider(&id.cert_pem, "6");
+    let pid = provider.child.id().to_string();
+
+    // Ctrl-C reaches the whole process group; Terraform handles it through StopProvider, so
+    // the provider must keep serving.
+    let sent = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(sent.success());
+    let channel = connect(&provider, Some(&id))
+        .await
+        .expect("still accepting after SIGINT");
+    assert_eq!(
+        health_check(channel)
+            .await
+            .expect("still serving after SIGINT"),
+        1
+    );
+    assert!(
+        provider.child.try_wait().unwrap().is_none(),
+        "SIGINT must not stop the provider"
+    );
+
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(sent.success());
+    let asked = Instant::now();
+    let status = loop {
+        if let Some(status) = provider.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(10),
+            "provider ignored SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert!(status.success(), "SIGTERM is a clean stop: {status:?}");
+    assert!(!provider.socket.exists(), "socket removed on SIGTERM");
+}

@@ -80,12 +80,13 @@ pub async fn serve<P: Provider>(
 
     let (socket, listener) = SocketFile::bind()?;
     let address = ListenAddress::Unix(socket.path.clone());
+    // Signal handlers go in before Terraform learns we exist, so no early Ctrl-C kills us.
+    let shutdown = CancellationToken::new();
+    watch_signals(shutdown.clone(), false)?;
     let cert = server_tls.as_ref().map(|t| t.certificate_der.as_slice());
     print_stdout(&handshake::handshake_line(version, &address, cert))?;
     tracing::debug!(protocol = version, address = %address, tls = server_tls.is_some(), "plugin server started");
 
-    let shutdown = CancellationToken::new();
-    watch_signals(shutdown.clone(), false)?;
     match server_tls {
         Some(server_tls) => {
             let incoming = tls_incoming(
@@ -113,6 +114,8 @@ pub async fn serve_debug<P: Provider>(
         return Err(ServeError::DebugProtocol(protocol_version));
     }
     let (socket, listener) = SocketFile::bind()?;
+    let shutdown = CancellationToken::new();
+    watch_signals(shutdown.clone(), true)?;
     let reattach = serde_json::json!({
         provider_address: {
             "Protocol": "grpc",
@@ -127,8 +130,6 @@ pub async fn serve_debug<P: Provider>(
          with the following:\n\n\tTF_REATTACH_PROVIDERS='{reattach}'\n\nServing protocol {protocol_version} \
          until interrupted (Ctrl-C).\n"
     ))?;
-    let shutdown = CancellationToken::new();
-    watch_signals(shutdown.clone(), true)?;
     let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
     run(provider, incoming, shutdown).await
 }
