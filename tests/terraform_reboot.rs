@@ -1509,3 +1509,73 @@ fn servers_not_ready_are_named_and_the_timeout_bounds_the_wait() {
     assert_eq!(scenario.counts(&all), [2, 2]);
     assert_eq!(tainted(&scenario), Some(true));
 }
+
+#[test]
+fn import_is_refused_and_a_version_0_state_is_upgraded() {
+    let scenario = Scenario::start(support::terraform_1_0_3(), simulator_config(2));
+    let ids = server_ids(2);
+    scenario.write_config(PERMANENT, &reboot_resource("test", &ids, ""));
+
+    let import = scenario.workdir.run(
+        &scenario.cli,
+        &["import", "-input=false", "-no-color", ADDRESS, "srv-0001"],
+        &scenario.env_pairs(),
+    );
+    import.assert_failure();
+    assert_flat_contains(&import, "workspace_app_server_reboot cannot be imported");
+    assert!(scenario.requests().is_empty(), "import calls no API");
+
+    // A state written by schema version 0 of the resource, as an older provider left it.
+    let state = serde_json::json!({
+        "version": 4,
+        "terraform_version": "1.0.3",
+        "serial": 3,
+        "lineage": "6f1c2a9e-0b7d-4a4e-9a4e-3c77f0e1d2b3",
+        "outputs": {},
+        "resources": [{
+            "mode": "managed",
+            "type": "workspace_app_server_reboot",
+            "name": "test",
+            "provider": "provider[\"registry.terraform.io/tfws/workspace\"]",
+            "instances": [{
+                "schema_version": 0,
+                "attributes": {
+                    "id": "0123456789abcdef0123456789abcdef",
+                    "server_ids": ids,
+                    "type": "SOFT",
+                    "triggers": null,
+                    "wait_for_ready": true,
+                    "timeouts": null,
+                    "rebooted_at": "2026-01-02T03:04:05Z"
+                },
+                "sensitive_attributes": []
+            }]
+        }]
+    });
+    scenario
+        .workdir
+        .write_file("terraform.tfstate", &state.to_string());
+    scenario.assert_no_changes_planned();
+    // Refreshing stores the upgraded object; nothing is rebooted on the way.
+    scenario.apply(&["-refresh-only"]).assert_success();
+    let values = scenario.state_values(ADDRESS);
+    assert_eq!(
+        string_attr(&values, "id"),
+        "0123456789abcdef0123456789abcdef"
+    );
+    assert_eq!(string_attr(&values, "rebooted_at"), "2026-01-02T03:04:05Z");
+    assert_eq!(state_server_ids(&values), ids);
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(scenario.workdir.path().join("terraform.tfstate")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        saved["resources"][0]["instances"][0]["schema_version"], 1,
+        "upgraded schema version recorded"
+    );
+    assert!(
+        scenario.requests().is_empty(),
+        "no API call: {:?}",
+        scenario.requests()
+    );
+}
