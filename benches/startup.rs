@@ -4,6 +4,9 @@
 //!
 //! Run: `cargo bench --bench startup`
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,7 +17,7 @@ const RUNS: usize = 41;
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let cert_pem = p521_certificate(dir.path());
+    let cert_pem = support::certs::p521_certificate(dir.path(), "terraform").cert_pem;
 
     let mut handshake_times = Vec::with_capacity(RUNS);
     let mut idle_peaks_kib = Vec::with_capacity(RUNS);
@@ -73,36 +76,4 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// A self-signed P-521 CA certificate like the one Terraform generates for AutoMTLS.
-fn p521_certificate(dir: &std::path::Path) -> String {
-    let cert = dir.join("client.pem");
-    let status = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-521",
-            "-nodes",
-            "-days",
-            "1",
-        ])
-        .args([
-            "-subj",
-            "/O=HashiCorp/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-            "-keyout",
-        ])
-        .arg(dir.join("client.key"))
-        .arg("-out")
-        .arg(&cert)
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl is needed to make the P-521 client certificate");
-    assert!(status.success(), "openssl failed");
-    std::fs::read_to_string(cert).expect("certificate")
 }

@@ -2,6 +2,9 @@
 //! handshake line, AutoMTLS that admits only the pinned client certificate (P-521, like
 //! Terraform's), the side services, and Shutdown.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use std::io::{BufRead, BufReader};
@@ -31,7 +34,7 @@ fn run_by_hand_explains_and_exits_1() {
     assert!(stderr.contains("This binary is a plugin"), "{stderr}");
 }
 
-/// A client certificate and key made with openssl, like Terraform's: self-signed P-521 CA.
+/// A client identity like Terraform's: a self-signed P-521 CA certificate and its key.
 struct ClientIdentity {
     cert_pem: String,
     cert_der: Vec<u8>,
@@ -40,49 +43,15 @@ struct ClientIdentity {
 
 fn p521_identity(dir: &Path, name: &str) -> ClientIdentity {
     use p521::pkcs8::DecodePrivateKey;
-    let key_path = dir.join(format!("{name}.key"));
-    let cert_path = dir.join(format!("{name}.pem"));
-    let status = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-521",
-            "-nodes",
-            "-days",
-            "1",
-        ])
-        .args([
-            "-subj",
-            "/O=HashiCorp/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-        ])
-        .args([
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-sha512",
-            "-keyout",
-        ])
-        .arg(&key_path)
-        .arg("-out")
-        .arg(&cert_path)
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl must be installed to make a P-521 test certificate");
-    assert!(status.success(), "openssl failed");
-    let cert_pem = std::fs::read_to_string(&cert_path).unwrap();
-    let key_pem = std::fs::read_to_string(&key_path).unwrap();
     use rustls::pki_types::pem::PemObject;
-    let cert_der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
+    let made = support::certs::p521_certificate(dir, name);
+    let cert_der = CertificateDer::from_pem_slice(made.cert_pem.as_bytes())
         .unwrap()
         .to_vec();
-    let secret = p521::SecretKey::from_pkcs8_pem(&key_pem).expect("P-521 PKCS#8 key");
+    let secret = p521::SecretKey::from_pkcs8_pem(&made.key_pem).expect("P-521 PKCS#8 key");
     let key = p521::ecdsa::SigningKey::from_bytes(&secret.to_bytes()).expect("P-521 signing key");
     ClientIdentity {
-        cert_pem,
+        cert_pem: made.cert_pem,
         cert_der,
         key,
     }

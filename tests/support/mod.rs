@@ -43,6 +43,7 @@
 // Every test crate uses a different subset of the harness.
 #![allow(dead_code, unused_imports)]
 
+pub mod certs;
 pub mod cli;
 pub mod process;
 pub mod reattach;
