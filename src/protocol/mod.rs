@@ -1,15 +1,15 @@
 //! The Terraform plugin protocol: everything between a `terraform` / `tofu` process and a
 //! [`Provider`](provider::Provider) implementation. Knows nothing about Huawei Cloud.
 
+pub(crate) mod convert;
 pub mod cty;
+pub mod diagnostics;
 pub mod handshake;
 pub mod logging;
-pub mod tls;
-pub mod diagnostics;
-pub mod provider;
-pub mod schema;
 pub mod proto;
-pub(crate) mod convert;
+pub mod provider;
+pub mod runtime;
+pub mod schema;
+pub mod tls;
 pub mod v5;
 pub mod v6;
-pub mod runtime;

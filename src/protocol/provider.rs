@@ -102,7 +102,12 @@ pub trait Provider: Send + Sync + 'static {
         raw_state: &serde_json::Value,
     ) -> UpgradeResponse;
 
-    async fn read_resource(&self, type_name: &str, current_state: Value, private: Vec<u8>) -> ReadResponse;
+    async fn read_resource(
+        &self,
+        type_name: &str,
+        current_state: Value,
+        private: Vec<u8>,
+    ) -> ReadResponse;
 
     async fn plan_resource_change(&self, request: PlanRequest) -> PlanResponse;
 

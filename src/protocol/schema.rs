@@ -40,21 +40,34 @@ impl Attribute {
     }
 
     pub fn required(name: &str, ty: Type, description: &str) -> Self {
-        Self { required: true, ..Self::new(name, ty, description) }
+        Self {
+            required: true,
+            ..Self::new(name, ty, description)
+        }
     }
 
     pub fn optional(name: &str, ty: Type, description: &str) -> Self {
-        Self { optional: true, ..Self::new(name, ty, description) }
+        Self {
+            optional: true,
+            ..Self::new(name, ty, description)
+        }
     }
 
     /// Set by the provider, never by the configuration.
     pub fn computed(name: &str, ty: Type, description: &str) -> Self {
-        Self { computed: true, ..Self::new(name, ty, description) }
+        Self {
+            computed: true,
+            ..Self::new(name, ty, description)
+        }
     }
 
     /// Optional in configuration; the provider fills in a default when it is left out.
     pub fn optional_computed(name: &str, ty: Type, description: &str) -> Self {
-        Self { optional: true, computed: true, ..Self::new(name, ty, description) }
+        Self {
+            optional: true,
+            computed: true,
+            ..Self::new(name, ty, description)
+        }
     }
 
     pub fn sensitive(mut self) -> Self {
