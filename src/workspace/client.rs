@@ -574,6 +574,12 @@ impl Client {
                         body: request.body.as_deref().unwrap_or_default(),
                     })
                     .map_err(|e| config_error(e.to_string()))?;
+                // What we signed, for comparing with the gateway's echo on APIGW.0301 (see the
+                // README's troubleshooting); the security token's value is never logged.
+                tracing::debug!(
+                    canonical_request = %crate::workspace::error::redact_security_token(&signed.canonical_request, '\n'),
+                    "workspace API: signed request"
+                );
                 extra.push((
                     headers::SDK_DATE,
                     HeaderValue::from_str(&sdk_date)

@@ -115,7 +115,7 @@ fn extract_canonical_request(message: &str) -> Option<String> {
 }
 
 /// Replace the value of an echoed `x-security-token:` header line (lines split by `separator`).
-fn redact_security_token(text: &str, separator: char) -> String {
+pub(crate) fn redact_security_token(text: &str, separator: char) -> String {
     const NAME: &str = "x-security-token:";
     let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
