@@ -31,10 +31,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::{terraform_1_0_3, TerraformCli, TestWorkdir, REBOOT_RESOURCE_TYPE, TERRAFORM_BLOCK};
+use support::{
+    terraform_1_0_3, LocalSimulator, TerraformCli, TestWorkdir, REBOOT_RESOURCE_TYPE,
+    TERRAFORM_BLOCK,
+};
 use tfws::workspace::simulator::{
-    AccessKeyCredential, CredentialsConfig, Operation, RebootPhase, RebootTiming, Simulator,
-    SimulatorConfig, SimulatorHandle,
+    AccessKeyCredential, CredentialsConfig, Operation, RebootPhase, RebootTiming, SimulatorConfig,
+    SimulatorHandle,
 };
 
 const PROVIDER: &str = env!("CARGO_BIN_EXE_terraform-provider-workspace");
@@ -61,11 +64,6 @@ fn main() {
     let bench_mode = args.iter().any(|arg| arg == "--bench");
     let quick = std::env::var_os("TFWS_BENCH_QUICK").is_some_and(|value| value != "0");
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_name("bench-simulator")
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
     let cli = terraform_1_0_3();
 
     if !bench_mode {
@@ -74,7 +72,7 @@ fn main() {
             resources: 5,
             wait_for_ready: true,
         };
-        let run = run_apply(&runtime, &cli, &scenario);
+        let run = run_apply(&cli, &scenario);
         println!("terraform_apply smoke ({cli}): {}", run.summary(&scenario));
         return;
     }
@@ -95,7 +93,7 @@ fn main() {
         println!("  wait_for_ready = {wait_for_ready}:");
         let mut measured = Vec::with_capacity(runs);
         for run_number in 1..=runs {
-            let run = run_apply(&runtime, &cli, &scenario);
+            let run = run_apply(&cli, &scenario);
             println!("    run {run_number}: {}", run.summary(&scenario));
             measured.push(run);
         }
@@ -180,10 +178,8 @@ impl Run {
 }
 
 /// One `terraform apply` against a fresh simulator and a fresh working directory.
-fn run_apply(runtime: &tokio::runtime::Runtime, cli: &TerraformCli, scenario: &Scenario) -> Run {
-    let sim = runtime
-        .block_on(Simulator::start(simulator_config(scenario)))
-        .expect("simulator starts");
+fn run_apply(cli: &TerraformCli, scenario: &Scenario) -> Run {
+    let sim = LocalSimulator::start(simulator_config(scenario));
     let server_ids: Vec<String> = sim.state().servers.into_iter().map(|s| s.id).collect();
     assert_eq!(server_ids.len(), scenario.server_count());
 
@@ -228,7 +224,7 @@ fn run_apply(runtime: &tokio::runtime::Runtime, cli: &TerraformCli, scenario: &S
             .saturating_sub(wrapper_cpu),
         simulator_cpu,
     };
-    runtime.block_on(sim.shutdown());
+    drop(sim);
     run
 }
 

@@ -15,11 +15,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{tfjson, CommandOutput, InstallMethod, TerraformCli, TestWorkdir};
+use support::{tfjson, CommandOutput, InstallMethod, LocalSimulator, TerraformCli, TestWorkdir};
 use tfws::workspace::simulator::{
     AccessKeyCredential, AuthKind, CredentialsConfig, FailingIdsFault, FaultScope, Faults,
     InjectedFault, Operation, RebootPhase, RebootTiming, RequestLogEntry, ServerErrorFault,
-    Simulator, SimulatorConfig, SimulatorHandle, ThrottleFault,
+    SimulatorConfig, SimulatorHandle, ThrottleFault,
 };
 use tfws::workspace::wire::RebootType;
 
@@ -123,8 +123,7 @@ fn server_ids(count: u32) -> Vec<String> {
 
 /// A simulator served by its own runtime, one CLI and one working directory.
 struct Scenario {
-    runtime: tokio::runtime::Runtime,
-    simulator: Option<SimulatorHandle>,
+    simulator: LocalSimulator,
     workdir: TestWorkdir,
     cli: TerraformCli,
     /// Extra `provider` block lines (e.g. `max_retries = 1`).
@@ -139,17 +138,8 @@ impl Scenario {
     }
 
     fn start_in(cli: TerraformCli, config: SimulatorConfig, workdir: TestWorkdir) -> Scenario {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap_or_else(|error| panic!("cannot build a tokio runtime: {error}"));
-        let simulator = runtime
-            .block_on(Simulator::start(config))
-            .unwrap_or_else(|error| panic!("cannot start the simulator: {error}"));
         Scenario {
-            runtime,
-            simulator: Some(simulator),
+            simulator: LocalSimulator::start(config),
             workdir,
             cli,
             provider_extra: String::new(),
@@ -178,10 +168,7 @@ impl Scenario {
     }
 
     fn sim(&self) -> &SimulatorHandle {
-        match &self.simulator {
-            Some(simulator) => simulator,
-            None => panic!("the simulator was already shut down"),
-        }
+        &self.simulator
     }
 
     /// The `provider "workspace"` block pointing at this simulator.
@@ -296,14 +283,6 @@ impl Scenario {
             .collect();
         batches.sort_by_key(|entry| entry.seq);
         batches
-    }
-}
-
-impl Drop for Scenario {
-    fn drop(&mut self) {
-        if let Some(simulator) = self.simulator.take() {
-            self.runtime.block_on(simulator.shutdown());
-        }
     }
 }
 
