@@ -56,6 +56,20 @@ fi
 cargo --version
 rustc --version
 
+# The process tests and the start-up bench make Terraform-like P-521 client certificates with
+# the openssl command (ring cannot sign with P-521).
+if ! command -v openssl >/dev/null 2>&1; then
+    echo "openssl not found; installing it"
+    if command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && apt-get install -y -qq openssl
+    fi
+    command -v openssl >/dev/null 2>&1 || {
+        echo "test.sh: ERROR: the openssl command is needed and could not be installed" >&2
+        exit 1
+    }
+fi
+openssl version
+
 # ---------------------------------------------------------------------------------------------
 section "Terraform 1.0.3"
 # Fails the whole run loudly when the real CLI cannot be fetched or run.
