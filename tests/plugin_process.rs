@@ -42,9 +42,12 @@ struct ClientIdentity {
 }
 
 fn p521_identity(dir: &Path, name: &str) -> ClientIdentity {
+    identity_of(support::certs::p521_certificate(dir, name))
+}
+
+fn identity_of(made: support::certs::P521Certificate) -> ClientIdentity {
     use p521::pkcs8::DecodePrivateKey;
     use rustls::pki_types::pem::PemObject;
-    let made = support::certs::p521_certificate(dir, name);
     let cert_der = CertificateDer::from_pem_slice(made.cert_pem.as_bytes())
         .unwrap()
         .to_vec();
@@ -342,8 +345,16 @@ async fn protocol_5_when_only_5_offered() {
 #[tokio::test]
 async fn clients_without_the_pinned_certificate_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let terraform_like = p521_identity(dir.path(), "terraform");
+    let terraform_cert = support::certs::p521_certificate(dir.path(), "terraform");
+    let terraform_like = identity_of(terraform_cert.clone());
     let impostor = p521_identity(dir.path(), "impostor");
+    // Holds Terraform's key but presents another certificate: only the DER pin stops it.
+    let same_key = identity_of(support::certs::p521_certificate_with_key_of(
+        dir.path(),
+        "same-key",
+        &terraform_cert,
+    ));
+    assert_ne!(same_key.cert_der, terraform_like.cert_der);
     let provider = start_provider(&terraform_like.cert_pem, "6");
 
     // In TLS 1.3 the client may finish its side before the server rejects its certificate, so
@@ -351,6 +362,7 @@ async fn clients_without_the_pinned_certificate_are_refused() {
     for (label, identity) in [
         ("no certificate", None),
         ("another certificate", Some(&impostor)),
+        ("another certificate for the pinned key", Some(&same_key)),
     ] {
         let refused = match connect(&provider, identity).await {
             Err(_) => true,
