@@ -11,7 +11,7 @@
 use super::cty::{decode_json, decode_msgpack, encode_msgpack, Type, Value};
 use super::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use super::provider::{ApplyRequest, PlanRequest, Provider, ProviderSchemas};
-use super::schema::Schema;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// gRPC message size limit in both directions. Terraform sends whole states and plans in one
@@ -120,21 +120,36 @@ pub(crate) struct ProviderCore<P: Provider> {
     provider: Arc<P>,
     /// Asked once: schemas do not change while the process lives, and every RPC needs them.
     schemas: ProviderSchemas,
+    /// The value types derived from `schemas`, which every decode and encode needs.
+    provider_type: Type,
+    resource_types: BTreeMap<String, Type>,
 }
 
 impl<P: Provider> ProviderCore<P> {
     pub(crate) fn new(provider: Arc<P>) -> Self {
         let schemas = provider.schemas();
-        Self { provider, schemas }
+        let provider_type = schemas.provider.value_type();
+        let resource_types = schemas
+            .resources
+            .iter()
+            .map(|(name, schema)| (name.clone(), schema.value_type()))
+            .collect();
+        Self {
+            provider,
+            schemas,
+            provider_type,
+            resource_types,
+        }
     }
 
     pub(crate) fn schemas(&self) -> &ProviderSchemas {
         &self.schemas
     }
 
-    fn resource_schema(&self, type_name: &str) -> Result<&Schema, Diagnostics> {
-        self.schemas.resources.get(type_name).ok_or_else(|| {
-            let known: Vec<&str> = self.schemas.resources.keys().map(String::as_str).collect();
+    /// The value type of a resource type, or the error for an unknown type name.
+    fn resource_type(&self, type_name: &str) -> Result<&Type, Diagnostics> {
+        self.resource_types.get(type_name).ok_or_else(|| {
+            let known: Vec<&str> = self.resource_types.keys().map(String::as_str).collect();
             Diagnostic::error(
                 "Unknown resource type",
                 format!(
@@ -149,7 +164,7 @@ impl<P: Provider> ProviderCore<P> {
     /// The answer to an optional resource feature this provider does not implement (identity,
     /// MoveResourceState, GenerateResourceConfig): unknown type, or "not supported".
     pub(crate) fn unsupported_for_resource(&self, type_name: &str, feature: &str) -> Diagnostics {
-        match self.resource_schema(type_name) {
+        match self.resource_type(type_name) {
             Err(unknown) => unknown,
             Ok(_) => Diagnostic::error(
                 "Not supported by this provider",
@@ -160,8 +175,8 @@ impl<P: Provider> ProviderCore<P> {
     }
 
     pub(crate) async fn validate_provider_config(&self, config: &WireValue) -> Diagnostics {
-        let ty = self.schemas.provider.value_type();
-        match config.decode(&ty, "provider configuration") {
+        let ty = &self.provider_type;
+        match config.decode(ty, "provider configuration") {
             Ok(config) => self.provider.validate_provider_config(&config).await,
             Err(error) => error.into(),
         }
@@ -172,8 +187,8 @@ impl<P: Provider> ProviderCore<P> {
         config: &WireValue,
         terraform_version: &str,
     ) -> Diagnostics {
-        let ty = self.schemas.provider.value_type();
-        match config.decode(&ty, "provider configuration") {
+        let ty = &self.provider_type;
+        match config.decode(ty, "provider configuration") {
             Ok(config) => self.provider.configure(&config, terraform_version).await,
             Err(error) => error.into(),
         }
@@ -184,11 +199,11 @@ impl<P: Provider> ProviderCore<P> {
         type_name: &str,
         config: &WireValue,
     ) -> Diagnostics {
-        let ty = match self.resource_schema(type_name) {
-            Ok(schema) => schema.value_type(),
+        let ty = match self.resource_type(type_name) {
+            Ok(ty) => ty,
             Err(unknown) => return unknown,
         };
-        match config.decode(&ty, "resource configuration") {
+        match config.decode(ty, "resource configuration") {
             Ok(config) => {
                 self.provider
                     .validate_resource_config(type_name, &config)
@@ -207,8 +222,8 @@ impl<P: Provider> ProviderCore<P> {
         raw_json: &[u8],
         has_flatmap: bool,
     ) -> StateOutcome {
-        let ty = match self.resource_schema(type_name) {
-            Ok(schema) => schema.value_type(),
+        let ty = match self.resource_type(type_name) {
+            Ok(ty) => ty,
             Err(unknown) => return failed(unknown),
         };
         if raw_json.is_empty() {
@@ -235,7 +250,7 @@ impl<P: Provider> ProviderCore<P> {
             .provider
             .upgrade_resource_state(type_name, version, &raw_state)
             .await;
-        encode_state(&answer.upgraded_state, &ty, Vec::new(), answer.diagnostics)
+        encode_state(&answer.upgraded_state, ty, Vec::new(), answer.diagnostics)
     }
 
     pub(crate) async fn read_resource(
@@ -244,11 +259,11 @@ impl<P: Provider> ProviderCore<P> {
         current_state: &WireValue,
         private: Vec<u8>,
     ) -> StateOutcome {
-        let ty = match self.resource_schema(type_name) {
-            Ok(schema) => schema.value_type(),
+        let ty = match self.resource_type(type_name) {
+            Ok(ty) => ty,
             Err(unknown) => return failed(unknown),
         };
-        let current_state = match current_state.decode(&ty, "current state") {
+        let current_state = match current_state.decode(ty, "current state") {
             Ok(value) => value,
             Err(error) => return failed(error.into()),
         };
@@ -256,7 +271,7 @@ impl<P: Provider> ProviderCore<P> {
             .provider
             .read_resource(type_name, current_state, private)
             .await;
-        encode_state(&answer.new_state, &ty, answer.private, answer.diagnostics)
+        encode_state(&answer.new_state, ty, answer.private, answer.diagnostics)
     }
 
     pub(crate) async fn plan_resource_change(
@@ -267,8 +282,8 @@ impl<P: Provider> ProviderCore<P> {
         config: &WireValue,
         prior_private: Vec<u8>,
     ) -> PlanOutcome {
-        let ty = match self.resource_schema(type_name) {
-            Ok(schema) => schema.value_type(),
+        let ty = match self.resource_type(type_name) {
+            Ok(ty) => ty,
             Err(unknown) => {
                 return PlanOutcome {
                     diagnostics: unknown,
@@ -279,9 +294,9 @@ impl<P: Provider> ProviderCore<P> {
         let decoded = (|| {
             Ok::<_, Diagnostic>(PlanRequest {
                 type_name: type_name.to_owned(),
-                prior_state: prior_state.decode(&ty, "prior state")?,
-                proposed_new_state: proposed_new_state.decode(&ty, "proposed new state")?,
-                config: config.decode(&ty, "resource configuration")?,
+                prior_state: prior_state.decode(ty, "prior state")?,
+                proposed_new_state: proposed_new_state.decode(ty, "proposed new state")?,
+                config: config.decode(ty, "resource configuration")?,
                 prior_private,
             })
         })();
@@ -297,7 +312,7 @@ impl<P: Provider> ProviderCore<P> {
         let answer = self.provider.plan_resource_change(request).await;
         let encoded = encode_state(
             &answer.planned_state,
-            &ty,
+            ty,
             answer.planned_private,
             answer.diagnostics,
         );
@@ -317,16 +332,16 @@ impl<P: Provider> ProviderCore<P> {
         config: &WireValue,
         planned_private: Vec<u8>,
     ) -> StateOutcome {
-        let ty = match self.resource_schema(type_name) {
-            Ok(schema) => schema.value_type(),
+        let ty = match self.resource_type(type_name) {
+            Ok(ty) => ty,
             Err(unknown) => return failed(unknown),
         };
         let decoded = (|| {
             Ok::<_, Diagnostic>(ApplyRequest {
                 type_name: type_name.to_owned(),
-                prior_state: prior_state.decode(&ty, "prior state")?,
-                planned_state: planned_state.decode(&ty, "planned state")?,
-                config: config.decode(&ty, "resource configuration")?,
+                prior_state: prior_state.decode(ty, "prior state")?,
+                planned_state: planned_state.decode(ty, "planned state")?,
+                config: config.decode(ty, "resource configuration")?,
                 planned_private,
             })
         })();
@@ -335,11 +350,11 @@ impl<P: Provider> ProviderCore<P> {
             Err(error) => return failed(error.into()),
         };
         let answer = self.provider.apply_resource_change(request).await;
-        encode_state(&answer.new_state, &ty, answer.private, answer.diagnostics)
+        encode_state(&answer.new_state, ty, answer.private, answer.diagnostics)
     }
 
     pub(crate) async fn import_resource_state(&self, type_name: &str, id: &str) -> ImportOutcome {
-        if let Err(unknown) = self.resource_schema(type_name) {
+        if let Err(unknown) = self.resource_type(type_name) {
             return ImportOutcome {
                 imported: Vec::new(),
                 diagnostics: unknown,
@@ -350,14 +365,14 @@ impl<P: Provider> ProviderCore<P> {
         let mut imported = Vec::with_capacity(answer.imported.len());
         for resource in answer.imported {
             // An import may yield objects of other types than the one asked for.
-            let ty = match self.resource_schema(&resource.type_name) {
-                Ok(schema) => schema.value_type(),
+            let ty = match self.resource_type(&resource.type_name) {
+                Ok(ty) => ty,
                 Err(unknown) => {
                     diagnostics.extend(unknown);
                     continue;
                 }
             };
-            match encode_msgpack(&resource.state, &ty) {
+            match encode_msgpack(&resource.state, ty) {
                 Ok(state) => imported.push(ImportedState {
                     type_name: resource.type_name,
                     state,
