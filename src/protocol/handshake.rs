@@ -2,7 +2,7 @@
 //! handshake line Terraform reads from our stdout.
 
 use base64::Engine;
-use std::fmt;
+use std::path::Path;
 
 /// Terraform's go-plugin magic cookie. A binary started without it was started by a person.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
@@ -62,46 +62,20 @@ pub fn negotiate_protocol_version(offered: Option<&str>) -> Result<u32, Handshak
         })
 }
 
-/// Where the gRPC server listens.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ListenAddress {
-    Unix(std::path::PathBuf),
-    Tcp(std::net::SocketAddr),
-}
-
-impl ListenAddress {
-    pub fn network(&self) -> &'static str {
-        match self {
-            ListenAddress::Unix(_) => "unix",
-            ListenAddress::Tcp(_) => "tcp",
-        }
-    }
-}
-
-impl fmt::Display for ListenAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ListenAddress::Unix(path) => write!(f, "{}", path.display()),
-            ListenAddress::Tcp(addr) => write!(f, "{addr}"),
-        }
-    }
-}
-
 /// The single line go-plugin reads from stdout: exactly six `|`-separated fields.
 /// The certificate is standard base64 of the DER without `=` padding (go-plugin decodes with
 /// `base64.RawStdEncoding`); empty when serving without TLS.
+/// This provider always listens on a unix socket, as Go plugins do on Linux.
 pub fn handshake_line(
     protocol_version: u32,
-    address: &ListenAddress,
+    socket: &Path,
     server_cert_der: Option<&[u8]>,
 ) -> String {
     let cert = server_cert_der
         .map(|der| base64::engine::general_purpose::STANDARD_NO_PAD.encode(der))
         .unwrap_or_default();
-    format!(
-        "{CORE_PROTOCOL_VERSION}|{protocol_version}|{}|{address}|grpc|{cert}\n",
-        address.network()
-    )
+    let socket = socket.display();
+    format!("{CORE_PROTOCOL_VERSION}|{protocol_version}|unix|{socket}|grpc|{cert}\n")
 }
 
 #[cfg(test)]
@@ -136,19 +110,11 @@ mod tests {
 
     #[test]
     fn handshake_line_has_six_fields_and_unpadded_cert() {
-        let line = handshake_line(
-            6,
-            &ListenAddress::Unix("/tmp/plugin1".into()),
-            Some(&[1, 2, 3, 4]),
-        );
+        let line = handshake_line(6, Path::new("/tmp/plugin1"), Some(&[1, 2, 3, 4]));
         assert_eq!(line, "1|6|unix|/tmp/plugin1|grpc|AQIDBA\n");
         let fields: Vec<&str> = line.trim_end().split('|').collect();
         assert_eq!(fields.len(), 6);
-        let plain = handshake_line(
-            5,
-            &ListenAddress::Tcp("127.0.0.1:10000".parse().unwrap()),
-            None,
-        );
-        assert_eq!(plain, "1|5|tcp|127.0.0.1:10000|grpc|\n");
+        let plain = handshake_line(5, Path::new("/tmp/plugin2"), None);
+        assert_eq!(plain, "1|5|unix|/tmp/plugin2|grpc|\n");
     }
 }

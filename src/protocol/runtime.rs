@@ -2,14 +2,14 @@
 //! handshake line, serve tfplugin5/6 plus go-plugin's side services over (mutual) TLS, and stop
 //! on `GRPCController.Shutdown` or SIGTERM.
 
-use super::handshake::{self, HandshakeError, ListenAddress};
+use super::handshake::{self, HandshakeError};
 use super::proto::{health, plugin};
 use super::provider::Provider;
 use super::tls::{self, TlsSetupError};
 use super::v5::ProviderServerV5;
 use super::v6::ProviderServerV6;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -79,13 +79,12 @@ pub async fn serve<P: Provider>(
         .transpose()?;
 
     let (socket, listener) = SocketFile::bind()?;
-    let address = ListenAddress::Unix(socket.path.clone());
     // Signal handlers go in before Terraform learns we exist, so no early Ctrl-C kills us.
     let shutdown = CancellationToken::new();
     watch_signals(shutdown.clone(), false)?;
     let cert = server_tls.as_ref().map(|t| t.certificate_der.as_slice());
-    print_stdout(&handshake::handshake_line(version, &address, cert))?;
-    tracing::debug!(protocol = version, address = %address, tls = server_tls.is_some(), "plugin server started");
+    print_stdout(&handshake::handshake_line(version, &socket.path, cert))?;
+    tracing::debug!(protocol = version, socket = %socket.path.display(), tls = server_tls.is_some(), "plugin server started");
 
     match server_tls {
         Some(server_tls) => {
@@ -240,12 +239,8 @@ impl SocketFile {
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
-        remove_socket(&self.path);
+        let _ = std::fs::remove_file(&self.path);
     }
-}
-
-fn remove_socket(path: &Path) {
-    let _ = std::fs::remove_file(path);
 }
 
 /// TLS connections from the unix listener. Handshakes run in their own tasks so a slow or

@@ -9,7 +9,7 @@
 //! (P-521 with RustCrypto's `p521`, everything else with ring).
 
 use rustls::client::danger::HandshakeSignatureValid;
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
@@ -113,12 +113,6 @@ impl PinnedClientCertVerifier {
             p521_key,
             algorithms,
         })
-    }
-
-    /// Builds a verifier with ring's algorithms, for tests and tools.
-    pub fn with_default_algorithms(pinned: CertificateDer<'static>) -> Result<Self, TlsSetupError> {
-        let provider: CryptoProvider = rustls::crypto::ring::default_provider();
-        Self::new(pinned, provider.signature_verification_algorithms)
     }
 
     fn verify_signature(
