@@ -281,7 +281,7 @@ struct VectorExpected {
 
 fn vectors() -> VectorFile {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/vectors/aksk-sdk-hmac-sha256.json");
+        .join("tests/data/aksk-sdk-hmac-sha256.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|error| panic!("vectors at {}: {error}", path.display()));
     serde_json::from_str(&text).expect("vectors parse")

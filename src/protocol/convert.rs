@@ -1007,6 +1007,7 @@ pub(crate) mod test_provider {
                     },
                 },
                 resources: BTreeMap::from([(RESOURCE.to_owned(), resource_schema())]),
+                ..ProviderSchemas::default()
             }
         }
 

@@ -7,11 +7,45 @@ use super::schema::Schema;
 use std::collections::BTreeMap;
 
 /// All schemas a provider offers.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ProviderSchemas {
     pub provider: Schema,
     /// Resource type name → schema.
     pub resources: BTreeMap<String, Schema>,
+    /// Data source type name → schema.
+    pub data_sources: BTreeMap<String, Schema>,
+    /// Action type name → schema (Terraform 1.14 and later). An action may share its type
+    /// name with a resource: the kinds are separate name spaces.
+    pub actions: BTreeMap<String, Schema>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ReadDataSourceResponse {
+    /// The data source's state: the configuration with its computed attributes filled in.
+    pub state: Value,
+    pub diagnostics: Diagnostics,
+}
+
+/// Where a running action reports progress; the protocol layer turns each message into an
+/// `InvokeAction` Progress event, in order, ahead of the one Completed event.
+#[derive(Clone, Debug)]
+pub struct ActionProgress(tokio::sync::mpsc::UnboundedSender<String>);
+
+impl ActionProgress {
+    pub fn new(sender: tokio::sync::mpsc::UnboundedSender<String>) -> Self {
+        Self(sender)
+    }
+
+    /// A sink that drops every message (validation paths and tests).
+    pub fn discard() -> Self {
+        Self(tokio::sync::mpsc::unbounded_channel().0)
+    }
+
+    /// Queues one progress line. A closed stream (Terraform went away) is not an error here:
+    /// the action carries on until it sees cancellation.
+    pub fn send(&self, message: impl Into<String>) {
+        let _ = self.0.send(message.into());
+    }
 }
 
 /// A resource change to plan. `prior_state` is `Value::Null` on create; `proposed_new_state`
@@ -114,6 +148,53 @@ pub trait Provider: Send + Sync + 'static {
     async fn apply_resource_change(&self, request: ApplyRequest) -> ApplyResponse;
 
     async fn import_resource_state(&self, type_name: &str, id: &str) -> ImportResponse;
+
+    /// May see unknown values; runs before `configure`.
+    async fn validate_data_source_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let _ = (type_name, config);
+        Diagnostics::new()
+    }
+
+    /// Runs after `configure`; `config` is fully known.
+    async fn read_data_source(&self, type_name: &str, config: Value) -> ReadDataSourceResponse {
+        let _ = config;
+        ReadDataSourceResponse {
+            state: Value::Null,
+            diagnostics: crate::protocol::diagnostics::Diagnostic::error(
+                "Data source not implemented",
+                format!("This provider does not implement reading data source {type_name:?}."),
+            )
+            .into(),
+        }
+    }
+
+    /// May see unknown values; runs before `configure`.
+    async fn validate_action_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let _ = (type_name, config);
+        Diagnostics::new()
+    }
+
+    /// Plans an action: validation only, never a side effect. May see unknown values.
+    async fn plan_action(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let _ = (type_name, config);
+        Diagnostics::new()
+    }
+
+    /// Runs an action to its end, reporting progress on the way; the diagnostics returned
+    /// become the one Completed event.
+    async fn invoke_action(
+        &self,
+        type_name: &str,
+        config: Value,
+        progress: ActionProgress,
+    ) -> Diagnostics {
+        let _ = (config, progress);
+        crate::protocol::diagnostics::Diagnostic::error(
+            "Action not implemented",
+            format!("This provider does not implement invoking action {type_name:?}."),
+        )
+        .into()
+    }
 
     /// Terraform asked to stop (Ctrl-C): cancel in-flight work promptly. Calls in progress should
     /// return soon with an error diagnostic saying they were interrupted.

@@ -122,7 +122,7 @@ impl Block {
 }
 
 /// A versioned schema: the provider configuration, or one resource type.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Schema {
     pub version: i64,
     pub block: Block,

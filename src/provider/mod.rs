@@ -127,6 +127,7 @@ impl Provider for WorkspaceProvider {
         ProviderSchemas {
             provider: schema::provider_schema(),
             resources: BTreeMap::from([(REBOOT_RESOURCE.to_owned(), schema::reboot_schema())]),
+            ..ProviderSchemas::default()
         }
     }
 

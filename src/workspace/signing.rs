@@ -466,7 +466,7 @@ mod tests {
 
     fn load_vectors() -> VectorFile {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/vectors/aksk-sdk-hmac-sha256.json");
+            .join("tests/data/aksk-sdk-hmac-sha256.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
                 "signing vectors missing at {}: {e} — these tests must run against them",

@@ -158,8 +158,9 @@ pub struct AppServer {
     pub update_time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub os_type: Option<String>,
+    /// A list of network objects (`list[EcsNetWork]` in Huawei's SDK); never read here.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub host_address: Option<String>,
+    pub host_address: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -399,5 +400,23 @@ mod tests {
                 ("server_id".to_string(), "x".to_string())
             ]
         );
+    }
+
+    /// The SDK-shaped answers (tests/data/app-server.example.json, every field of
+    /// huaweicloudsdkworkspaceapp 3.1.219's models in its declared JSON type) decode.
+    #[test]
+    fn decodes_sdk_shaped_show_and_list_answers() {
+        let text = include_str!("../../tests/data/app-server.example.json");
+        let example: serde_json::Value = serde_json::from_str(text).unwrap();
+        let show = &example["GET /v1/{project_id}/app-servers/{server_id}"];
+        assert!(show["host_address"].is_array(), "the example has the real shape");
+        let server: AppServer = serde_json::from_value(show.clone()).expect("ShowServer decodes");
+        assert_eq!(server.id, show["id"].as_str().unwrap());
+        assert_eq!(server.status.as_deref(), Some("REGISTERED"));
+        let list: ListAppServersResponse =
+            serde_json::from_value(example["GET /v1/{project_id}/app-servers"].clone())
+                .expect("ListServers decodes");
+        assert_eq!(list.items.len(), 1);
+        assert!(list.count >= 1);
     }
 }
