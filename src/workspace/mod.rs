@@ -13,6 +13,7 @@
 pub mod client;
 pub mod endpoint;
 pub mod error;
+pub mod readiness;
 pub mod reboot;
 pub mod retry;
 pub mod signing;

@@ -27,7 +27,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::workspace::client::Client;
 use crate::workspace::error::ClientError;
-use crate::workspace::wire::{status, AppServer};
+use crate::workspace::readiness::{self, Condition};
+use crate::workspace::wire::AppServer;
 
 /// How to poll. Tests use milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,27 +171,21 @@ impl Tracker {
         if server.shows_reboot() {
             self.reboot_seen = true;
         }
-        let vm = server.vm_status.as_deref().unwrap_or("");
-        if vm.eq_ignore_ascii_case(status::VM_ERROR) {
-            self.outcome = Some(WaitOutcome::Failed {
-                reason: format!(
-                    "vm_status ERROR (task_status {})",
-                    server.task_status.as_deref().unwrap_or("(none)")
-                ),
-            });
-        } else if vm.eq_ignore_ascii_case(status::VM_SHUTOFF) {
-            self.outcome = Some(WaitOutcome::Failed {
-                reason: "vm_status SHUTOFF: the server is powered off".to_string(),
-            });
-        } else if server.vm_active() && server.task_idle() {
-            let updated_after = server
-                .update_time
-                .as_deref()
-                .and_then(parse_api_time)
-                .is_some_and(|t| t > requested_at);
-            if self.reboot_seen || updated_after || settled {
-                self.outcome = Some(WaitOutcome::Ready);
+        match readiness::assess(&server) {
+            Condition::DeadEnd { reason } => {
+                self.outcome = Some(WaitOutcome::Failed { reason });
             }
+            Condition::Up => {
+                let updated_after = server
+                    .update_time
+                    .as_deref()
+                    .and_then(parse_api_time)
+                    .is_some_and(|t| t > requested_at);
+                if self.reboot_seen || updated_after || settled {
+                    self.outcome = Some(WaitOutcome::Ready);
+                }
+            }
+            Condition::Pending { .. } => {}
         }
         self.last_seen = Some(server);
     }
