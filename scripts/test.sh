@@ -5,6 +5,8 @@
 #   bash scripts/test.sh
 #
 # Steps:
+#   0. quality gates, failing fast: no tracked file refers outside the repository,
+#      `cargo fmt --check`, `cargo clippy --all-targets --all-features --locked -- -D warnings`;
 #   1. a real Terraform 1.0.3 (scripts/install-terraform.sh), exported as TFWS_TERRAFORM_1_0_3;
 #      the tests also use any other `terraform`/`tofu` on PATH and the CLIs named by
 #      TF_ACC_CLI / TFWS_TEST_CLIS (see README, "Which CLIs the tests use");
@@ -69,6 +71,27 @@ if ! command -v openssl >/dev/null 2>&1; then
     }
 fi
 openssl version
+
+# ---------------------------------------------------------------------------------------------
+# Quality gates first: they take a minute and fail fast, before the long tests.
+section "quality gates"
+gate_failed() {
+    echo "test.sh: ERROR: $1" >&2
+    echo "summary: 0 passed, 1 failed"
+    exit 1
+}
+# The repository is cloned alone: no tracked file may read or cite a folder beside it. The
+# searched-for text is built from pieces so that this check does not find itself.
+outside_ref="\.\./""shared"
+if git ls-files -z | xargs -0 grep -nE "${outside_ref}" -- 2>/dev/null; then
+    gate_failed "tracked files above refer to a folder outside the repository"
+fi
+echo "no tracked file refers outside the repository"
+cargo fmt --check || gate_failed "cargo fmt --check found unformatted code (run: cargo fmt)"
+echo "cargo fmt --check: ok"
+cargo clippy --all-targets --all-features --locked -- -D warnings ||
+    gate_failed "cargo clippy found problems (see above)"
+echo "cargo clippy: ok"
 
 # ---------------------------------------------------------------------------------------------
 section "Terraform 1.0.3"
