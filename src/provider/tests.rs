@@ -23,6 +23,7 @@ const SECURITY_TOKEN: &str = "security-token-provider-test-secret";
 const QUICK: RebootTiming = RebootTiming {
     pending_ms: 20,
     rebooting_ms: 40,
+    registering_ms: 20,
 };
 
 async fn simulator(ids: &[String], timing: RebootTiming) -> SimulatorHandle {
@@ -647,6 +648,7 @@ async fn stop_interrupts_the_wait_and_says_what_was_done() {
         RebootTiming {
             pending_ms: 10,
             rebooting_ms: 600_000,
+            registering_ms: 0,
         },
     )
     .await;
