@@ -54,6 +54,7 @@ const POLL_INTERVAL: &str = "50ms";
 const REBOOT_TIMING: RebootTiming = RebootTiming {
     pending_ms: 50,
     rebooting_ms: 100,
+    registering_ms: 50,
 };
 
 fn main() {
