@@ -596,7 +596,11 @@ async fn a_server_that_ends_in_error_fails_the_wait() {
         text.contains("1 rebooted server(s) did not become ready"),
         "{text}"
     );
-    assert!(text.contains("err-002: vm_status ERROR"), "{text}");
+    // The dead end is named with all three status fields.
+    assert!(
+        text.contains("err-002: the server's VM is broken (status NONE, vm_status ERROR"),
+        "{text}"
+    );
     assert!(
         text.contains("Reboot accepted but not seen ready (1): err-002"),
         "{text}"
