@@ -1463,7 +1463,11 @@ fn servers_not_ready_are_named_and_the_timeout_bounds_the_wait() {
     let broken = scenario.apply(&[]);
     broken.assert_failure();
     assert_flat_contains(&broken, "Error: 1 rebooted server(s) did not become ready");
-    assert_flat_contains(&broken, "- srv-0002: vm_status ERROR");
+    // A dead end, named with all three status fields.
+    assert_flat_contains(
+        &broken,
+        "- srv-0002: the server's VM is broken (status NONE, vm_status ERROR, task_status null)",
+    );
     assert_flat_contains(&broken, "Rebooted and ready again (1): srv-0001.");
     assert_flat_contains(&broken, "Reboot accepted but not seen ready (1): srv-0002.");
     assert_eq!(scenario.counts(&all), [1, 1]);
