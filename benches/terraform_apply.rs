@@ -20,7 +20,7 @@
 //! once by one batch request per resource, with `wait_for_ready` every server is idle again when
 //! the apply returns, and every provider process reported its CPU time.
 //!
-//! Run: `cargo bench --bench terraform_apply` (3 runs per mode; `TFWS_BENCH_QUICK=1` for one).
+//! Run: `cargo bench --features simulator --bench terraform_apply` (3 runs per mode; `TFWS_BENCH_QUICK=1` for one).
 //! Under `cargo test --all-targets` it runs one small smoke apply (5 resources) instead.
 
 #[path = "../tests/support/mod.rs"]
@@ -54,6 +54,7 @@ const POLL_INTERVAL: &str = "50ms";
 const REBOOT_TIMING: RebootTiming = RebootTiming {
     pending_ms: 50,
     rebooting_ms: 100,
+    registering_ms: 50,
 };
 
 fn main() {

@@ -3,7 +3,7 @@
 //! `ceil(1000 / 20) / concurrency × 50 ms` and the requests sent (50 when nothing fails).
 //! Asserts correctness (every server rebooted once, 50 requests), never speed.
 //!
-//! Run: `cargo bench --bench workspace_reboot` (TFWS_BENCH_QUICK=1 for one run per setting).
+//! Run: `cargo bench --features simulator --bench workspace_reboot` (TFWS_BENCH_QUICK=1 for one run per setting).
 //! Under `cargo test --all-targets` it runs one small smoke round instead.
 
 use std::time::Duration;

@@ -3,7 +3,7 @@
 #
 #   bash scripts/demo.sh
 #
-# 1. builds the provider and the Workspace APP simulator (cargo build);
+# 1. builds the provider and the Workspace APP simulator (cargo build --features simulator);
 # 2. picks a CLI: $TFWS_DEMO_CLI, else `terraform` or `tofu` on PATH, else installs a real
 #    Terraform 1.0.3 (scripts/install-terraform.sh);
 # 3. starts the simulator on 127.0.0.1 with six servers and AK/SK authentication;
@@ -62,11 +62,13 @@ fail() {
 # ---------------------------------------------------------------------------------------------
 step "Building the provider and the simulator"
 if [[ "${TFWS_DEMO_PREBUILT:-0}" == 1 ]]; then
-    # scripts/test.sh sets this: `cargo test --all-targets` has just built both binaries (with
-    # the dev-dependency features, which a plain `cargo build` would rebuild without).
+    # scripts/test.sh sets this: `cargo test --all-targets --all-features` has just built both
+    # binaries (with the dev-dependency features, which a plain `cargo build` would rebuild
+    # without).
     echo "using the binaries cargo test built (TFWS_DEMO_PREBUILT=1)"
 else
-    cargo build --bin terraform-provider-workspace --bin workspace-simulator
+    # The simulator sits behind the non-default cargo feature `simulator`.
+    cargo build --features simulator --bin terraform-provider-workspace --bin workspace-simulator
 fi
 target_dir="$(cargo metadata --no-deps --format-version 1 |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"

@@ -323,6 +323,7 @@ fn in_process_simulator_serves_a_real_apply_while_terraform_blocks_the_test_thre
         RebootTiming {
             pending_ms: 50,
             rebooting_ms: 100,
+            registering_ms: 50,
         },
     );
     let workdir = TestWorkdir::new(Path::new(PROVIDER_BINARY));

@@ -7,12 +7,13 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tfws::workspace::readiness::{self, Condition};
 use tfws::workspace::signing::{self, Credentials, RequestToSign, Signer};
 use tfws::workspace::simulator::{
     authenticate, AccessKeyCredential, AuthError, AuthKind, CredentialsConfig, FailingIdsFault,
-    FaultScope, Faults, InjectedFault, Operation, RebootPhase, RebootTiming, ReceivedRequest,
-    RequestLogEntry, ServerErrorFault, ServerSpec, Simulator, SimulatorConfig, SimulatorHandle,
-    SimulatorState, StatusOverride, ThrottleFault,
+    FaultScope, Faults, FreezeEntry, InjectedFault, Operation, QuotaFault, RebootPhase,
+    RebootTiming, ReceivedRequest, RequestLogEntry, ServerErrorFault, ServerSpec, Simulator,
+    SimulatorConfig, SimulatorHandle, SimulatorState, StatusOverride, ThrottleFault,
 };
 use tfws::workspace::wire::{self, AppServer, ListAppServersResponse, RebootType};
 use time::OffsetDateTime;
@@ -777,6 +778,7 @@ fn phase_timing(pending_ms: u64, rebooting_ms: u64) -> RebootTiming {
     RebootTiming {
         pending_ms,
         rebooting_ms,
+        registering_ms: 0,
     }
 }
 
@@ -855,7 +857,11 @@ async fn rebooting_phase_shows_soft_and_hard_states() {
 #[tokio::test]
 async fn reboot_ends_active_with_null_task_after_the_phases_in_order() {
     let mut config = config(3);
-    config.reboot = phase_timing(40, 40);
+    config.reboot = RebootTiming {
+        pending_ms: 40,
+        rebooting_ms: 40,
+        registering_ms: 40,
+    };
     let simulator = start(config).await;
     let before = show(&simulator, "srv-0002").await;
     let answer = Call::reboot(
@@ -865,16 +871,21 @@ async fn reboot_ends_active_with_null_task_after_the_phases_in_order() {
     .answer()
     .await;
     assert_eq!(answer.0, StatusCode::OK);
-    let order = ["reboot_pending", "rebooting_hard", "null"];
+    // (task_status, status): the agent unregisters while the VM reboots and registers again
+    // only after the VM is back.
+    let order = [
+        "reboot_pending/REGISTERED",
+        "rebooting_hard/UNREGISTER",
+        "null/UNREGISTER",
+        "null/REGISTERED",
+    ];
     let mut seen: Vec<String> = Vec::new();
     let mut last_update = before.update_time.clone();
     for _ in 0..POLL_ROUNDS {
         let server = show(&simulator, "srv-0002").await;
         let task = server.task_status.clone().unwrap();
-        assert!(
-            order.contains(&task.as_str()),
-            "unexpected task_status {task}"
-        );
+        let step = format!("{task}/{}", server.status.clone().unwrap());
+        assert!(order.contains(&step.as_str()), "unexpected state {step}");
         if task == "rebooting_hard" {
             assert_eq!(server.vm_status.as_deref(), Some("HARD_REBOOT"));
         } else {
@@ -885,22 +896,22 @@ async fn reboot_ends_active_with_null_task_after_the_phases_in_order() {
             "update_time never goes back"
         );
         last_update = server.update_time.clone();
-        if seen.last() != Some(&task) {
-            seen.push(task.clone());
+        if seen.last() != Some(&step) {
+            seen.push(step.clone());
         }
-        if task == "null" {
+        if step == "null/REGISTERED" {
             break;
         }
         tokio::time::sleep(POLL_PAUSE).await;
     }
     assert_eq!(
         seen.last().map(String::as_str),
-        Some("null"),
+        Some("null/REGISTERED"),
         "the reboot finished"
     );
     let positions: Vec<usize> = seen
         .iter()
-        .map(|task| order.iter().position(|o| o == task).unwrap())
+        .map(|step| order.iter().position(|o| o == step).unwrap())
         .collect();
     assert!(
         positions.windows(2).all(|w| w[0] < w[1]),
@@ -970,10 +981,10 @@ async fn first_requests_are_throttled_with_retry_after() {
     let simulator = start(config).await;
     for _ in 0..2 {
         let answer = Call::list(&simulator).answer().await;
-        assert_error(&answer, 429, "APIGW.0308");
+        assert_error(&answer, 429, "APIG.0308");
         assert_eq!(
             answer.2["error_msg"],
-            "The throttling threshold has been reached: policy user over ratelimit,limit:200,time:5 minute"
+            "The throttling threshold has been reached: policy user over ratelimit,limit:100,time:1 minute"
         );
         assert_eq!(answer.1["retry-after"], "3");
         assert_eq!(answer.2["request_id"], request_id(&answer.1));
@@ -1005,7 +1016,7 @@ async fn scoped_throttling_spares_other_calls() {
     assert_eq!(list.0, StatusCode::OK);
     let reboot = json!({"items": ["srv-0001"], "type": "SOFT"});
     let throttled = Call::reboot(&simulator, reboot.clone()).answer().await;
-    assert_error(&throttled, 429, "APIGW.0308");
+    assert_error(&throttled, 429, "APIG.0308");
     assert!(throttled.1.get("retry-after").is_none());
     assert_eq!(
         Call::reboot(&simulator, reboot).answer().await.0,
@@ -1137,7 +1148,7 @@ async fn requests_over_the_in_flight_cap_are_throttled() {
     let probe = async {
         poll_until(|| (simulator.state().in_flight == 2).then_some(())).await;
         let answer = Call::show(&simulator, "srv-0003").answer().await;
-        assert_error(&answer, 429, "APIGW.0308");
+        assert_error(&answer, 429, "APIG.0308");
         let state = simulator.state();
         assert_eq!(state.counters.concurrency_rejections, 1);
         assert_eq!(state.peak_in_flight, 2, "never more than the cap in flight");
@@ -1208,7 +1219,7 @@ async fn control_endpoints_need_no_auth() {
         .await
         .unwrap();
     assert_eq!(put.status(), StatusCode::NO_CONTENT);
-    assert_error(&Call::list(&simulator).answer().await, 429, "APIGW.0308");
+    assert_error(&Call::list(&simulator).answer().await, 429, "APIG.0308");
 
     let status = http
         .post(format!("{base}/_simulator/servers/srv-0002/status"))
@@ -1307,6 +1318,456 @@ async fn request_log_file_has_one_json_line_per_request_and_no_secrets() {
     );
 }
 
+// ---------------------------------------------------------------- the real API's shape
+
+/// The SDK-shaped example answers (tests/data/app-server.example.json: every field of Huawei's
+/// SDK models in its declared JSON type).
+fn sdk_example() -> Value {
+    serde_json::from_str(include_str!("data/app-server.example.json")).unwrap()
+}
+
+/// The JSON type of `value`; integers and other numbers apart.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Every difference in field names and JSON types between `got` and `want`, recursively;
+/// each element of a list is held to the example's first element. With `allow_empty`, an
+/// empty list in `got` passes (a server that is not frozen has `"freeze": []`).
+fn shape_differences(path: &str, got: &Value, want: &Value, allow_empty: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if json_type(got) != json_type(want) {
+        out.push(format!(
+            "{path}: {} where the SDK has {}",
+            json_type(got),
+            json_type(want)
+        ));
+        return out;
+    }
+    match (got, want) {
+        (Value::Object(got), Value::Object(want)) => {
+            for key in want.keys().filter(|key| !got.contains_key(*key)) {
+                out.push(format!("{path}.{key}: missing"));
+            }
+            for key in got.keys().filter(|key| !want.contains_key(*key)) {
+                out.push(format!("{path}.{key}: not in the SDK model"));
+            }
+            for (key, value) in got {
+                if let Some(wanted) = want.get(key) {
+                    out.extend(shape_differences(
+                        &format!("{path}.{key}"),
+                        value,
+                        wanted,
+                        allow_empty,
+                    ));
+                }
+            }
+        }
+        (Value::Array(got), Value::Array(want)) => match want.first() {
+            Some(template) => {
+                if got.is_empty() && !allow_empty {
+                    out.push(format!("{path}: empty, so its elements' shape is untested"));
+                }
+                for (i, element) in got.iter().enumerate() {
+                    out.extend(shape_differences(
+                        &format!("{path}[{i}]"),
+                        element,
+                        template,
+                        allow_empty,
+                    ));
+                }
+            }
+            None => out.push(format!("{path}: the example list is empty")),
+        },
+        _ => {}
+    }
+    out
+}
+
+#[tokio::test]
+async fn show_and_list_answers_have_the_sdk_models_fields_and_types() {
+    let example = sdk_example();
+    let show_example = &example["GET /v1/{project_id}/app-servers/{server_id}"];
+    let list_example = &example["GET /v1/{project_id}/app-servers"];
+    let mut config = config(1);
+    // A frozen, tagged server fills every list, so every element's shape is compared.
+    let mut full = ServerSpec::with_id("full").in_group("sg-shape").frozen();
+    full.tags.insert("department".into(), "finance".into());
+    full.session_count = 2;
+    config.servers = vec![full];
+    let simulator = start(config).await;
+
+    let (status, _, show) = Call::show(&simulator, "full").answer().await;
+    assert_eq!(status, StatusCode::OK, "{show}");
+    let differences = shape_differences("show", &show, show_example, false);
+    assert!(differences.is_empty(), "{differences:#?}");
+    let (status, _, list) = Call::list(&simulator)
+        .query("server_id", "full")
+        .answer()
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let differences = shape_differences("list", &list, list_example, false);
+    assert!(differences.is_empty(), "{differences:#?}");
+
+    // A plain server differs only by its empty lists (`freeze`, `tags`).
+    let (_, _, plain_show) = Call::show(&simulator, "srv-0001").answer().await;
+    let differences = shape_differences("show", &plain_show, show_example, true);
+    assert!(differences.is_empty(), "{differences:#?}");
+    assert_eq!(plain_show["freeze"], json!([]));
+    let (_, _, plain_list) = Call::list(&simulator)
+        .query("server_id", "srv-0001")
+        .answer()
+        .await;
+    let differences = shape_differences("list", &plain_list, list_example, true);
+    assert!(differences.is_empty(), "{differences:#?}");
+
+    // And the client's decoding reads the simulator's state out of them.
+    let decoded: AppServer = serde_json::from_value(show.clone()).unwrap();
+    assert_eq!(decoded.server_group_id.as_deref(), Some("sg-shape"));
+    assert_eq!(decoded.status.as_deref(), Some("FREEZE"));
+    assert_eq!(decoded.session_count, Some(2));
+    assert!(decoded.is_frozen());
+    assert!(readiness::assess(&decoded).is_dead_end());
+    let plain: AppServer = serde_json::from_value(plain_show).unwrap();
+    assert_eq!(readiness::assess(&plain), Condition::Up);
+    simulator.shutdown().await;
+}
+
+/// `2024-03-07T10:40:43.858Z`: date, `T`, time, exactly three fraction digits, `Z`.
+fn is_api_timestamp(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let digits =
+        |range: std::ops::Range<usize>| range.into_iter().all(|i| bytes[i].is_ascii_digit());
+    bytes.len() == 24
+        && digits(0..4)
+        && bytes[4] == b'-'
+        && digits(5..7)
+        && bytes[7] == b'-'
+        && digits(8..10)
+        && bytes[10] == b'T'
+        && digits(11..13)
+        && bytes[13] == b':'
+        && digits(14..16)
+        && bytes[16] == b':'
+        && digits(17..19)
+        && bytes[19] == b'.'
+        && digits(20..23)
+        && bytes[23] == b'Z'
+}
+
+#[tokio::test]
+async fn timestamps_are_utc_with_milliseconds() {
+    let mut config = config(1);
+    config.reboot = phase_timing(0, 3_600_000);
+    let simulator = start(config).await;
+    Call::reboot(&simulator, json!({"items": ["srv-0001"], "type": "SOFT"}))
+        .answer()
+        .await;
+    let (_, _, show) = Call::show(&simulator, "srv-0001").answer().await;
+    for field in ["create_time", "update_time", "job_time"] {
+        let text = show[field].as_str().unwrap();
+        assert!(is_api_timestamp(text), "{field} = {text}");
+    }
+    assert!(is_api_timestamp(
+        show["product_info"]["expire_time"].as_str().unwrap()
+    ));
+    assert!(!is_api_timestamp("2024-03-07T10:40:43Z"));
+    assert!(!is_api_timestamp("2024-03-07T10:40:43.858+00:00"));
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_agent_registers_only_after_the_vm_is_back() {
+    let mut config = config(2);
+    // The VM is back at once; the agent takes (far) longer than the test.
+    config.reboot = RebootTiming {
+        pending_ms: 0,
+        rebooting_ms: 0,
+        registering_ms: 3_600_000,
+    };
+    let simulator = start(config).await;
+    Call::reboot(&simulator, json!({"items": ["srv-0001"], "type": "SOFT"}))
+        .answer()
+        .await;
+    let server = show(&simulator, "srv-0001").await;
+    assert_eq!(
+        (
+            server.status.as_deref(),
+            server.vm_status.as_deref(),
+            server.task_status.as_deref()
+        ),
+        (Some("UNREGISTER"), Some("ACTIVE"), Some("null"))
+    );
+    assert_eq!(
+        simulator.server("srv-0001").unwrap().phase,
+        RebootPhase::Registering
+    );
+    match readiness::assess(&server) {
+        Condition::Pending { reason } => assert!(reason.contains("UNREGISTER"), "{reason}"),
+        other => panic!("not pending: {other:?}"),
+    }
+    // The other server was never rebooted.
+    assert_eq!(
+        readiness::assess(&show(&simulator, "srv-0002").await),
+        Condition::Up
+    );
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn frozen_servers_read_freeze_and_refuse_reboots_until_unfrozen() {
+    let mut config = config(3);
+    config.reboot = phase_timing(3_600_000, 0);
+    config.servers = vec![ServerSpec::with_id("cold").frozen()];
+    let simulator = start(config).await;
+    let cold = show(&simulator, "cold").await;
+    assert_eq!(cold.status.as_deref(), Some("FREEZE"));
+    assert_eq!(cold.freeze.len(), 1);
+    assert_eq!(cold.freeze[0].scene.as_deref(), Some("ARREAR"));
+
+    let refused = Call::reboot(
+        &simulator,
+        json!({"items": ["srv-0001", "cold"], "type": "SOFT"}),
+    )
+    .answer()
+    .await;
+    assert_error(&refused, 400, "WKS.00211102");
+    assert!(
+        refused.2["error_msg"].as_str().unwrap().contains("cold"),
+        "{}",
+        refused.2
+    );
+    assert_eq!(
+        simulator.reboot_counts()["srv-0001"],
+        0,
+        "no server of it rebooted"
+    );
+
+    // Frozen at runtime through the handle, and over the control endpoint.
+    simulator.freeze_server("srv-0002").unwrap();
+    let http = reqwest::Client::new();
+    let frozen = http
+        .post(format!(
+            "{}/_simulator/servers/srv-0003/status",
+            simulator.base_url()
+        ))
+        .json(&json!({"freeze": [{"effect": 2, "scene": "POLICE"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(frozen.status(), StatusCode::NO_CONTENT);
+    for id in ["srv-0002", "srv-0003"] {
+        let server = show(&simulator, id).await;
+        assert!(readiness::assess(&server).is_dead_end(), "{server:?}");
+    }
+    assert_eq!(
+        simulator.server("srv-0003").unwrap().freeze,
+        vec![FreezeEntry {
+            effect: 2,
+            scene: "POLICE".into()
+        }]
+    );
+
+    simulator.repair_server("cold").unwrap();
+    let accepted = Call::reboot(&simulator, json!({"items": ["cold"], "type": "SOFT"}))
+        .answer()
+        .await;
+    assert_eq!(accepted.0, StatusCode::OK, "{}", accepted.2);
+    assert_eq!(simulator.reboot_counts()["cold"], 1);
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reboot_can_end_in_a_dead_end() {
+    let mut config = config(2);
+    config.reboot = phase_timing(0, 0);
+    let simulator = start(config).await;
+    simulator.set_error_after_reboot(&["srv-0002"]);
+    Call::reboot(
+        &simulator,
+        json!({"items": ["srv-0001", "srv-0002"], "type": "SOFT"}),
+    )
+    .answer()
+    .await;
+    let broken = show(&simulator, "srv-0002").await;
+    match readiness::assess(&broken) {
+        Condition::DeadEnd { reason } => {
+            assert!(reason.contains("vm_status ERROR"), "{reason}");
+            assert!(reason.contains("status NONE"), "{reason}");
+        }
+        other => panic!("not a dead end: {other:?}"),
+    }
+    assert_eq!(
+        readiness::assess(&show(&simulator, "srv-0001").await),
+        Condition::Up
+    );
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn list_filters_count_every_match_and_groups_scale() {
+    // 2,500 servers in 25 groups of 100, plus named ones.
+    let mut config = config(0);
+    for group in 0..25 {
+        config = config.with_group(format!("group-{group:02}"), 100);
+    }
+    config.servers = vec![
+        ServerSpec::with_id("alpha")
+            .named("finance-alpha")
+            .in_group("group-00"),
+        ServerSpec::with_id("beta")
+            .named("finance-beta")
+            .in_maintenance(),
+        ServerSpec::with_id("gamma").named("sales-gamma"),
+    ];
+    let simulator = start(config).await;
+    assert_eq!(simulator.state().servers.len(), 2_503);
+
+    let first = list_of(Call::list(&simulator).query("limit", "1")).await;
+    assert_eq!(
+        (first.count, first.items.len()),
+        (2_503, 1),
+        "count ignores paging"
+    );
+    let group = list_of(
+        Call::list(&simulator)
+            .query("server_group_id", "group-00")
+            .query("limit", "100"),
+    )
+    .await;
+    assert_eq!((group.count, group.items.len()), (101, 100));
+    assert!(group
+        .items
+        .iter()
+        .all(|s| s.server_group_id.as_deref() == Some("group-00")));
+    let rest = list_of(
+        Call::list(&simulator)
+            .query("server_group_id", "group-00")
+            .query("offset", "100")
+            .query("limit", "100"),
+    )
+    .await;
+    assert_eq!((rest.count, rest.items.len()), (101, 1));
+    let other = list_of(
+        Call::list(&simulator)
+            .query("server_group_id", "group-24")
+            .query("limit", "1"),
+    )
+    .await;
+    assert_eq!(other.count, 100);
+    assert_eq!(other.items[0].id, "srv-2401");
+
+    let finance = list_of(Call::list(&simulator).query("server_name", "finance")).await;
+    let mut ids: Vec<&str> = finance.items.iter().map(|s| s.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!((finance.count, ids), (2, vec!["alpha", "beta"]));
+    let maintained = list_of(Call::list(&simulator).query("maintain_status", "true")).await;
+    assert_eq!(maintained.count, 1);
+    assert_eq!(maintained.items[0].id, "beta");
+    assert_eq!(maintained.items[0].status.as_deref(), Some("MAINTAINING"));
+    assert_eq!(
+        readiness::assess(&maintained.items[0]),
+        Condition::Up,
+        "MAINTAINING in maintenance mode is up"
+    );
+    let not_maintained = list_of(
+        Call::list(&simulator)
+            .query("maintain_status", "false")
+            .query("limit", "1"),
+    )
+    .await;
+    assert_eq!(not_maintained.count, 2_502);
+    let combined = list_of(
+        Call::list(&simulator)
+            .query("server_name", "finance")
+            .query("server_group_id", "group-00"),
+    )
+    .await;
+    assert_eq!(combined.count, 1);
+
+    for limit in ["0", "101", "1000"] {
+        let answer = Call::list(&simulator).query("limit", limit).answer().await;
+        assert_error(&answer, 400, "WKS.00211102");
+        let message = answer.2["error_msg"].as_str().unwrap();
+        assert!(message.contains("limit"), "{message}");
+        assert!(
+            answer.2.get("request_id").is_none(),
+            "a service error: {}",
+            answer.2
+        );
+    }
+    let at_most = list_of(Call::list(&simulator).query("limit", "100")).await;
+    assert_eq!(at_most.items.len(), 100);
+
+    // Groups grow at runtime too.
+    let added = simulator.add_group("group-late", 3);
+    assert_eq!(added.len(), 3);
+    let late = list_of(Call::list(&simulator).query("server_group_id", "group-late")).await;
+    assert_eq!(late.count, 3);
+    assert_eq!(simulator.request_count(Operation::ListServers), 13);
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_account_quota_answers_429_with_the_gateways_body() {
+    let mut config = config(1);
+    // Three requests a minute: the bucket cannot refill a whole token during the test.
+    config.faults.quota = Some(QuotaFault::per_minute(3));
+    let simulator = start(config).await;
+    for _ in 0..3 {
+        assert_eq!(Call::list(&simulator).answer().await.0, StatusCode::OK);
+    }
+    let throttled = Call::show(&simulator, "srv-0001").answer().await;
+    assert_error(&throttled, 429, "APIG.0308");
+    assert_eq!(
+        throttled.2["error_msg"],
+        "The throttling threshold has been reached: policy user over ratelimit,limit:3,time:1 minute"
+    );
+    assert_eq!(throttled.2["request_id"], request_id(&throttled.1));
+    // Every credential of the account shares the bucket.
+    let by_token = Call::list(&simulator)
+        .auth(Auth::Token(IAM_TOKEN))
+        .answer()
+        .await;
+    assert_error(&by_token, 429, "APIG.0308");
+    // An unauthenticated request is refused before it reaches the quota.
+    let anonymous = Call::list(&simulator).auth(Auth::None).answer().await;
+    assert_eq!(anonymous.0, StatusCode::UNAUTHORIZED);
+
+    let log = simulator.requests();
+    let quota_hits = log
+        .iter()
+        .filter(|entry| entry.fault == Some(InjectedFault::Quota))
+        .count();
+    assert_eq!(quota_hits, 2);
+    assert_eq!(simulator.state().counters.quota_rejections, 2);
+
+    // Lifted through the control endpoint (a full bucket of 1 per second).
+    let http = reqwest::Client::new();
+    let put = http
+        .put(format!("{}/_simulator/quota", simulator.base_url()))
+        .json(&json!({"limit": 1, "period_secs": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    assert_eq!(Call::list(&simulator).answer().await.0, StatusCode::OK);
+    simulator.set_quota(None);
+    for _ in 0..5 {
+        assert_eq!(Call::list(&simulator).answer().await.0, StatusCode::OK);
+    }
+    assert_eq!(simulator.faults().quota, None);
+    simulator.shutdown().await;
+}
+
 // ---------------------------------------------------------------- the binary
 
 #[tokio::test]
@@ -1322,6 +1783,22 @@ async fn binary_prints_the_listening_line_and_serves_until_sigterm() {
             AK,
             "--token",
             IAM_TOKEN,
+            "--group",
+            "sg-flag=3",
+            "--frozen-id",
+            "srv-0001",
+            "--error-after-reboot-id",
+            "srv-0002",
+            "--pending-ms",
+            "10",
+            "--rebooting-ms",
+            "20",
+            "--registering-ms",
+            "30",
+            "--quota",
+            "1000",
+            "--quota-period-secs",
+            "60",
         ])
         .env("SIMULATOR_SECRET_KEY", SK)
         .stdout(std::process::Stdio::piped())
@@ -1357,6 +1834,32 @@ async fn binary_prints_the_listening_line_and_serves_until_sigterm() {
         .await
         .unwrap();
     assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+    let state: SimulatorState = http
+        .get(format!("{base_url}/_simulator/state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let in_group: Vec<&str> = state
+        .servers
+        .iter()
+        .filter(|server| server.server_group_id == "sg-flag")
+        .map(|server| server.id.as_str())
+        .collect();
+    assert_eq!(in_group, ["srv-0003", "srv-0004", "srv-0005"]);
+    assert_eq!(state.server("srv-0001").unwrap().status, "FREEZE");
+    assert_eq!(state.faults.error_after_reboot_ids, ["srv-0002"]);
+    assert_eq!(state.faults.quota, Some(QuotaFault::per_minute(1000)));
+    assert_eq!(
+        state.reboot_timing,
+        RebootTiming {
+            pending_ms: 10,
+            rebooting_ms: 20,
+            registering_ms: 30
+        }
+    );
 
     let pid = child.id().expect("still running").to_string();
     let killed = tokio::process::Command::new("kill")

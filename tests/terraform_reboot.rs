@@ -111,6 +111,7 @@ fn simulator_config(server_count: u32) -> SimulatorConfig {
         reboot: RebootTiming {
             pending_ms: 100,
             rebooting_ms: 200,
+            registering_ms: 100,
         },
         ..SimulatorConfig::default()
     }
@@ -1116,6 +1117,7 @@ fn wait_for_ready_waits_for_the_simulated_reboot() {
     config.reboot = RebootTiming {
         pending_ms: 1_000,
         rebooting_ms: 2_000,
+        registering_ms: 500,
     };
     let waiting = Scenario::start(support::terraform_1_0_3(), config);
     waiting.write_config(PERMANENT, &reboot_resource("test", &listed, ""));
@@ -1143,6 +1145,7 @@ fn wait_for_ready_waits_for_the_simulated_reboot() {
     config.reboot = RebootTiming {
         pending_ms: 600_000,
         rebooting_ms: 600_000,
+        registering_ms: 0,
     };
     let not_waiting = Scenario::start(support::terraform_1_0_3(), config);
     not_waiting.write_config(
@@ -1180,6 +1183,7 @@ fn interrupt_during_the_wait(cli: TerraformCli) {
     config.reboot = RebootTiming {
         pending_ms: 600_000,
         rebooting_ms: 600_000,
+        registering_ms: 0,
     };
     let workdir =
         TestWorkdir::new(Path::new(PROVIDER_BINARY)).with_timeout(Duration::from_secs(180));
@@ -1459,7 +1463,11 @@ fn servers_not_ready_are_named_and_the_timeout_bounds_the_wait() {
     let broken = scenario.apply(&[]);
     broken.assert_failure();
     assert_flat_contains(&broken, "Error: 1 rebooted server(s) did not become ready");
-    assert_flat_contains(&broken, "- srv-0002: vm_status ERROR");
+    // A dead end, named with all three status fields.
+    assert_flat_contains(
+        &broken,
+        "- srv-0002: the server's VM is broken (status NONE, vm_status ERROR, task_status null)",
+    );
     assert_flat_contains(&broken, "Rebooted and ready again (1): srv-0001.");
     assert_flat_contains(&broken, "Reboot accepted but not seen ready (1): srv-0002.");
     assert_eq!(scenario.counts(&all), [1, 1]);
@@ -1474,6 +1482,7 @@ fn servers_not_ready_are_named_and_the_timeout_bounds_the_wait() {
     scenario.sim().set_reboot_timing(RebootTiming {
         pending_ms: 600_000,
         rebooting_ms: 600_000,
+        registering_ms: 0,
     });
     let slow = scenario.apply(&[]);
     slow.assert_failure();

@@ -41,6 +41,7 @@ fn sim_config(server_count: u32) -> SimulatorConfig {
         reboot: RebootTiming {
             pending_ms: 50,
             rebooting_ms: 100,
+            registering_ms: 50,
         },
         ..SimulatorConfig::default()
     }
@@ -407,7 +408,7 @@ async fn the_deadline_bounds_retries() {
         "{error:?}"
     );
     assert_eq!(error.api_error().map(|e| e.status), Some(429));
-    assert!(error.to_string().contains("APIGW.0308"), "{error}");
+    assert!(error.to_string().contains("APIG.0308"), "{error}");
     sim.shutdown().await;
 }
 
@@ -476,6 +477,7 @@ async fn wait_returns_after_the_reboot_finished_and_reports_error() {
     config.reboot = RebootTiming {
         pending_ms: 150,
         rebooting_ms: 300,
+        registering_ms: 150,
     };
     config.faults.error_after_reboot_ids = vec!["srv-0004".into()];
     let sim = start(config).await;
@@ -668,6 +670,7 @@ async fn list_sends_the_query_as_signed() {
             limit: Some(100),
             server_id: None,
             server_group_id: Some("group one/ä".into()),
+            ..ListQuery::default()
         },
         &cancel,
         far_deadline(),

@@ -2,6 +2,9 @@
 //!
 //! The first line on stdout is `listening on http://127.0.0.1:PORT`, so a parent process can
 //! read the address (with `--port 0`, the default, the port is picked freely).
+//!
+//! Built only with the cargo feature `simulator`
+//! (`cargo build --features simulator --bin workspace-simulator`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,14 +12,52 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tfws::workspace::simulator::{
-    AccessKeyCredential, ServerSpec, Simulator, SimulatorConfig, SimulatorError,
+    AccessKeyCredential, QuotaFault, ServerGroupSpec, ServerSpec, Simulator, SimulatorConfig,
+    SimulatorError,
 };
+
+/// `GROUP=N`.
+fn parse_group(text: &str) -> Result<ServerGroupSpec, String> {
+    let (id, count) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("expected GROUP=N, got {text:?}"))?;
+    if id.is_empty() {
+        return Err(format!("the group id in {text:?} is empty"));
+    }
+    let server_count = count
+        .parse::<u32>()
+        .map_err(|_| format!("the server count in {text:?} is not a number"))?;
+    Ok(ServerGroupSpec {
+        id: id.to_owned(),
+        server_count,
+    })
+}
+
+const AFTER_HELP: &str = "\
+Reboot phases: pending (ACTIVE, task reboot_pending) for --pending-ms, rebooting (REBOOT, status \
+UNREGISTER) for --rebooting-ms, then the VM is back but the session agent registers only after \
+--registering-ms (status UNREGISTER, then REGISTERED).
+
+Control endpoints (no authentication), for tests driving the simulator from another process:
+  GET    /_simulator/state                 servers, counters, faults, timing
+  GET    /_simulator/requests              the request log; DELETE empties it
+  GET    /_simulator/faults                PUT replaces them (JSON Faults: quota, throttle,
+                                           server_errors, failing_ids, hang_ids,
+                                           error_after_reboot_ids, latency_ms, max_in_flight,
+                                           unchanged_after_accept_ms)
+  PUT    /_simulator/quota                 {\"limit\": N, \"period_secs\": 1} or null
+  PUT    /_simulator/reboot-timing         {\"pending_ms\", \"rebooting_ms\", \"registering_ms\"}
+  POST   /_simulator/servers               a server: \"id\" or {\"id\", \"server_group_id\", \"frozen\", ...}
+  POST   /_simulator/groups                {\"id\": GROUP, \"server_count\": N} -> the new ids
+  POST   /_simulator/servers/{id}/status   {\"status\", \"vm_status\", \"task_status\", \"freeze\": [],
+                                           \"maintain_status\", \"session_count\"}";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "workspace-simulator",
     version,
-    about = "Local simulator of the Huawei Cloud Workspace APP server API"
+    about = "Local simulator of the Huawei Cloud Workspace APP server API",
+    after_help = AFTER_HELP
 )]
 struct Args {
     /// Port on 127.0.0.1; 0 picks a free one.
@@ -31,6 +72,41 @@ struct Args {
     /// Add a server with this id (repeatable).
     #[arg(long = "server-id", value_name = "ID")]
     server_ids: Vec<String>,
+    /// Generate N servers in server group GROUP (repeatable; ids continue srv-NNNN).
+    #[arg(long = "group", value_name = "GROUP=N", value_parser = parse_group)]
+    groups: Vec<ServerGroupSpec>,
+    /// Freeze this server (for arrears) at start: status FREEZE, a batch naming it is refused
+    /// (repeatable).
+    #[arg(long = "frozen-id", value_name = "ID")]
+    frozen_ids: Vec<String>,
+    /// This server's next reboot ends in vm_status ERROR (repeatable).
+    #[arg(long = "error-after-reboot-id", value_name = "ID")]
+    error_after_reboot_ids: Vec<String>,
+    /// Reboot phase: still ACTIVE with task_status reboot_pending, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pending_ms: Option<u64>,
+    /// Reboot phase: vm_status REBOOT / HARD_REBOOT, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    rebooting_ms: Option<u64>,
+    /// Agent-registration delay: after the VM is back, status stays UNREGISTER this long.
+    #[arg(long, value_name = "MS")]
+    registering_ms: Option<u64>,
+    /// After a reboot is accepted the server shows its old state this long.
+    #[arg(long, value_name = "MS")]
+    unchanged_after_accept_ms: Option<u64>,
+    /// Per-account quota: N API requests per --quota-period-secs (token bucket), then 429
+    /// APIG.0308.
+    #[arg(long, value_name = "N")]
+    quota: Option<u32>,
+    /// The quota's period in seconds (1 or 60 as the gateway words it).
+    #[arg(long, value_name = "SECS", default_value_t = 1, requires = "quota")]
+    quota_period_secs: u64,
+    /// Added to every API request before it is answered.
+    #[arg(long, value_name = "MS")]
+    latency_ms: Option<u64>,
+    /// More API requests than this in flight at once are answered 429.
+    #[arg(long, value_name = "N")]
+    max_in_flight: Option<u32>,
     #[arg(long)]
     project_id: Option<String>,
     /// Accept AK/SK signatures with this access key (needs --secret-key).
@@ -102,6 +178,36 @@ fn load_config(args: &Args) -> Result<SimulatorConfig, CliError> {
     config
         .servers
         .extend(args.server_ids.iter().cloned().map(ServerSpec::with_id));
+    config.server_groups.extend(args.groups.iter().cloned());
+    if let Some(ms) = args.pending_ms {
+        config.reboot.pending_ms = ms;
+    }
+    if let Some(ms) = args.rebooting_ms {
+        config.reboot.rebooting_ms = ms;
+    }
+    if let Some(ms) = args.registering_ms {
+        config.reboot.registering_ms = ms;
+    }
+    if let Some(ms) = args.unchanged_after_accept_ms {
+        config.faults.unchanged_after_accept_ms = ms;
+    }
+    if let Some(limit) = args.quota {
+        config.faults.quota = Some(QuotaFault {
+            limit,
+            period_secs: args.quota_period_secs,
+            retry_after_secs: None,
+        });
+    }
+    if let Some(ms) = args.latency_ms {
+        config.faults.latency_ms = ms;
+    }
+    if let Some(cap) = args.max_in_flight {
+        config.faults.max_in_flight = Some(cap);
+    }
+    config
+        .faults
+        .error_after_reboot_ids
+        .extend(args.error_after_reboot_ids.iter().cloned());
     if let (Some(access_key), Some(secret_key)) = (&args.access_key, &args.secret_key) {
         let mut credential = AccessKeyCredential::new(access_key.clone(), secret_key.clone());
         credential.security_token = args.security_token.clone();
@@ -131,6 +237,9 @@ async fn wait_for_stop_signal() -> Result<(), CliError> {
 async fn run(args: Args) -> Result<(), CliError> {
     let config = load_config(&args)?;
     let simulator = Simulator::start_on_port(config, args.port).await?;
+    for id in &args.frozen_ids {
+        simulator.freeze_server(id)?;
+    }
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on {}", simulator.base_url()).map_err(CliError::Stdout)?;

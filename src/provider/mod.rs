@@ -311,5 +311,6 @@ fn wait_options(tuning: WaitTuning) -> WaitOptions {
     options
 }
 
-#[cfg(test)]
+// These drive the provider against the in-process simulator.
+#[cfg(all(test, feature = "simulator"))]
 mod tests;

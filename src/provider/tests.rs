@@ -23,6 +23,7 @@ const SECURITY_TOKEN: &str = "security-token-provider-test-secret";
 const QUICK: RebootTiming = RebootTiming {
     pending_ms: 20,
     rebooting_ms: 40,
+    registering_ms: 20,
 };
 
 async fn simulator(ids: &[String], timing: RebootTiming) -> SimulatorHandle {
@@ -595,7 +596,11 @@ async fn a_server_that_ends_in_error_fails_the_wait() {
         text.contains("1 rebooted server(s) did not become ready"),
         "{text}"
     );
-    assert!(text.contains("err-002: vm_status ERROR"), "{text}");
+    // The dead end is named with all three status fields.
+    assert!(
+        text.contains("err-002: the server's VM is broken (status NONE, vm_status ERROR"),
+        "{text}"
+    );
     assert!(
         text.contains("Reboot accepted but not seen ready (1): err-002"),
         "{text}"
@@ -647,6 +652,7 @@ async fn stop_interrupts_the_wait_and_says_what_was_done() {
         RebootTiming {
             pending_ms: 10,
             rebooting_ms: 600_000,
+            registering_ms: 0,
         },
     )
     .await;

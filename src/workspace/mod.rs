@@ -8,7 +8,9 @@
 //! - [`reboot`]: `Client::batch_reboot` for any number of servers.
 //! - [`wait`]: `Client::wait_until_ready` after a reboot.
 //! - [`error`]: typed errors.
-//! - [`simulator`]: a local simulator of the API for tests and demos.
+//! - [`readiness`]: what one server snapshot says: up, pending or a dead end.
+//! - `simulator` (cargo feature `simulator`, off by default): a local simulator of the API
+//!   for tests and demos, kept out of the provider's dependency graph.
 
 pub mod client;
 pub mod endpoint;
@@ -17,6 +19,7 @@ pub mod readiness;
 pub mod reboot;
 pub mod retry;
 pub mod signing;
+#[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod wait;
 pub mod wire;

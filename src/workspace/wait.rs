@@ -326,6 +326,7 @@ mod tests {
     fn server(vm: &str, task: Option<&str>, update_time: Option<&str>) -> AppServer {
         AppServer {
             id: "s".into(),
+            status: Some("REGISTERED".into()),
             vm_status: Some(vm.into()),
             task_status: task.map(str::to_string),
             update_time: update_time.map(str::to_string),

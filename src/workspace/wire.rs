@@ -2,6 +2,8 @@
 //!
 //! Status fields (`status`, `vm_status`, `task_status`) stay plain strings: the service has many
 //! undocumented (some misspelt) values, and an unknown value is data, never a parse error.
+//! Server objects are decoded leniently (see [`AppServer`]): only the fields this project reads
+//! are looked at, and no field's type can make a server unreadable.
 
 use std::fmt;
 use std::str::FromStr;
@@ -30,8 +32,21 @@ pub mod headers {
     pub const USER_AGENT: &str = "User-Agent";
 }
 
-/// Known values of the server status fields. Other values exist; compare, never enumerate.
+/// Known values of the server status fields (Huawei's API reference for ShowServer /
+/// ListServers). Other values exist; compare, never enumerate.
 pub mod status {
+    /// `status`: the session agent has registered; users can be placed on the server.
+    pub const REGISTERED: &str = "REGISTERED";
+    /// `status`: the agent has not registered (yet): during and right after a reboot.
+    pub const UNREGISTER: &str = "UNREGISTER";
+    /// `status` of a server in maintenance mode.
+    pub const MAINTAINING: &str = "MAINTAINING";
+    /// `status` (and `vm_status`) of a frozen server.
+    pub const FREEZE: &str = "FREEZE";
+    pub const STOPPED: &str = "STOPPED";
+    /// `status` "abnormal".
+    pub const NONE: &str = "NONE";
+
     /// `vm_status` of a running server.
     pub const VM_ACTIVE: &str = "ACTIVE";
     pub const VM_REBOOT: &str = "REBOOT";
@@ -39,6 +54,25 @@ pub mod status {
     pub const VM_SHUTOFF: &str = "SHUTOFF";
     pub const VM_ERROR: &str = "ERROR";
     pub const VM_BUILD: &str = "BUILD";
+    pub const VM_BUILD_FAIL: &str = "BUILD_FAIL";
+    pub const VM_REBUILD_FAIL: &str = "REBUILD_FAIL";
+    pub const VM_DELETING: &str = "DELETING";
+    pub const VM_FREEZE: &str = "FREEZE";
+    /// `vm_status` values of a VM on its way somewhere (besides the reboot ones).
+    pub const VM_TRANSITIONS: &[&str] = &[
+        "BUILD",
+        "REBOOT",
+        "HARD_REBOOT",
+        "REBUILD",
+        "MIGRATING",
+        "RESIZE",
+        "REVERT_RESIZE",
+        "VERIFY_RESIZE",
+        "BUILD_IMAGE",
+        "BUILD_SNAPSHOT",
+        "RESTORE_SNAPSHOT",
+    ];
+
     /// `task_status` of an idle server: the *string* "null".
     pub const TASK_IDLE: &str = "null";
     pub const TASK_REBOOT_PENDING: &str = "reboot_pending";
@@ -47,6 +81,18 @@ pub mod status {
     pub const TASK_REBOOT_STARTED_HARD: &str = "reboot_started_hard";
     pub const TASK_REBOOTING: &str = "rebooting";
     pub const TASK_REBOOTING_HARD: &str = "rebooting_hard";
+    /// A finished task (sic), as idle as "null".
+    pub const TASK_AGENT_UPGRADE_DONE: &str = "upgrad_access_agent_success";
+    /// `task_status` values of a task that failed (spelling as the service sends it): the
+    /// server stays as it is until someone repairs it.
+    pub const TASK_FAILURES: &[&str] = &[
+        "rebuild_fail",
+        "updating_tsvi_failed",
+        "delete_failed",
+        "migrate_failed",
+        "install_app_failed",
+        "upgrad_access_agent_fail",
+    ];
 }
 
 /// Characters kept as they are in a path segment: the unreserved set `A-Za-z0-9-_.~`
@@ -127,10 +173,25 @@ pub struct BatchRebootRequest {
     pub reboot_type: RebootType,
 }
 
-/// One APP server as returned by the show and list calls. Everything but `id` is optional
-/// because the service omits fields freely; unknown fields are ignored.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+/// One APP server as returned by the show and list calls: only the fields this project reads.
+///
+/// Decoding is lenient on purpose (see [`lenient`]): the service's server object has dozens of
+/// fields whose types we do not control, and a surprise in one field must not make a whole
+/// server — or a whole list page — unreadable. Every other field is ignored whatever its type;
+/// `null` is accepted everywhere; a used field of an unexpected type becomes absent, or is
+/// coerced where the meaning is unambiguous:
+///
+/// | field | accepted | coerced | otherwise |
+/// |---|---|---|---|
+/// | `id` and the text fields | string | number, boolean → their JSON text | absent (`id`: empty) |
+/// | `maintain_status` | boolean | `"true"`/`"false"` (any case), `0`/`1` | absent |
+/// | `session_count` | non-negative integer | integral float, numeric string | absent |
+/// | `freeze` | list of `{effect, scene}` | one object → a list of one | empty |
+///
+/// The text fields are `name`, `machine_name`, `server_group_id`, `image_id`, `status`,
+/// `vm_status`, `task_status` and `update_time`. Status values stay plain strings: the service
+/// has many undocumented (some misspelt) values, and an unknown value is data.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AppServer {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -139,7 +200,10 @@ pub struct AppServer {
     pub machine_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_group_id: Option<String>,
-    /// UNREGISTER, REGISTERED, MAINTAINING, FREEZE, STOPPED, NONE, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// The session agent's registration: UNREGISTER, REGISTERED, MAINTAINING, FREEZE,
+    /// STOPPED, NONE, …
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// ACTIVE, REBOOT, HARD_REBOOT, SHUTOFF, BUILD, ERROR, …
@@ -148,41 +212,154 @@ pub struct AppServer {
     /// The string "null" when idle; `reboot_pending`, `rebooting`, … during a reboot.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_status: Option<String>,
+    /// The server is in maintenance mode (receives no new user sessions).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maintain_status: Option<bool>,
+    /// Why the server is frozen; empty for a server that is not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub freeze: Vec<Freeze>,
+    /// User sessions on the server.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub freeze: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
+    pub session_count: Option<u64>,
+    /// `2024-03-07T10:40:43.858Z`; kept as text (parsed where it is compared).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub os_type: Option<String>,
-    /// A list of network objects (`list[EcsNetWork]` in Huawei's SDK); never read here.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub host_address: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub session_count: Option<serde_json::Value>,
 }
 
-impl AppServer {
-    /// No task in progress: `task_status` absent, empty, JSON null or the string "null".
-    pub fn task_idle(&self) -> bool {
-        match self.task_status.as_deref().map(str::trim) {
-            None | Some("") => true,
-            Some(s) => s.eq_ignore_ascii_case(status::TASK_IDLE),
+/// One entry of a server's `freeze` list (`effect` 1–3, `scene` ARREAR, POLICE, ILLEGAL,
+/// VERIFY or PARTNER); either may be missing in a malformed entry, which still counts.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Freeze {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scene: Option<String>,
+}
+
+impl fmt::Display for Freeze {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.scene, self.effect) {
+            (Some(scene), Some(effect)) => write!(f, "{scene} (effect {effect})"),
+            (Some(scene), None) => f.write_str(scene),
+            (None, Some(effect)) => write!(f, "effect {effect}"),
+            (None, None) => f.write_str("unspecified"),
+        }
+    }
+}
+
+/// The lenient readers behind [`AppServer`]'s decoding, one per kind of field.
+pub mod lenient {
+    use serde_json::Value;
+
+    /// A string as is; a number or boolean as its JSON text; anything else absent.
+    pub fn text(value: Option<&Value>) -> Option<String> {
+        match value? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
         }
     }
 
-    /// `vm_status` is ACTIVE.
+    /// A boolean; `"true"`/`"false"` in any case; the numbers 0 and 1.
+    pub fn boolean(value: Option<&Value>) -> Option<bool> {
+        match value? {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Some(true),
+            Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Some(false),
+            Value::Number(n) => match n.as_u64() {
+                Some(0) => Some(false),
+                Some(1) => Some(true),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A non-negative integer; a float without fraction; a string holding one.
+    pub fn count(value: Option<&Value>) -> Option<u64> {
+        match value? {
+            Value::Number(n) => n.as_u64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64)
+                    .map(|f| f as u64)
+            }),
+            Value::String(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        }
+    }
+
+    /// An integer (possibly negative) or a string holding one.
+    pub fn integer(value: Option<&Value>) -> Option<i64> {
+        match value? {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        }
+    }
+
+    /// `freeze`: a list of entries, or a single object taken as a list of one. `null`
+    /// entries are skipped; any other entry counts as a freeze even when it says nothing.
+    pub fn freeze(value: Option<&Value>) -> Vec<super::Freeze> {
+        let entry = |value: &Value| match value {
+            Value::Object(object) => super::Freeze {
+                effect: integer(object.get("effect")),
+                scene: text(object.get("scene")),
+            },
+            _ => super::Freeze::default(),
+        };
+        match value {
+            Some(Value::Array(items)) => items.iter().filter(|v| !v.is_null()).map(entry).collect(),
+            Some(object @ Value::Object(_)) => vec![entry(object)],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl AppServer {
+    /// Reads a server from any JSON object (see the type's docs); `None` for a value that is
+    /// not an object.
+    pub fn from_json(value: &serde_json::Value) -> Option<AppServer> {
+        let object = value.as_object()?;
+        let text = |key: &str| lenient::text(object.get(key));
+        Some(AppServer {
+            id: text("id").unwrap_or_default(),
+            name: text("name"),
+            machine_name: text("machine_name"),
+            server_group_id: text("server_group_id"),
+            image_id: text("image_id"),
+            status: text("status"),
+            vm_status: text("vm_status"),
+            task_status: text("task_status"),
+            maintain_status: lenient::boolean(object.get("maintain_status")),
+            freeze: lenient::freeze(object.get("freeze")),
+            session_count: lenient::count(object.get("session_count")),
+            update_time: text("update_time"),
+        })
+    }
+
+    /// No task in progress: `task_status` absent, empty, JSON null, the string "null", or the
+    /// finished-task value `upgrad_access_agent_success` (sic).
+    pub fn task_idle(&self) -> bool {
+        match self.task_status.as_deref().map(str::trim) {
+            None | Some("") => true,
+            Some(s) => {
+                s.eq_ignore_ascii_case(status::TASK_IDLE)
+                    || s.eq_ignore_ascii_case(status::TASK_AGENT_UPGRADE_DONE)
+            }
+        }
+    }
+
+    /// `vm_status` is ACTIVE (any case, spaces around ignored).
     pub fn vm_active(&self) -> bool {
         self.vm_status
             .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case(status::VM_ACTIVE))
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case(status::VM_ACTIVE))
+    }
+
+    /// `freeze` lists at least one reason.
+    pub fn is_frozen(&self) -> bool {
+        !self.freeze.is_empty()
     }
 
     /// The server shows a reboot in progress: `vm_status` REBOOT / HARD_REBOOT or a
@@ -194,23 +371,67 @@ impl AppServer {
             || vm.eq_ignore_ascii_case(status::VM_HARD_REBOOT)
             || task.to_ascii_lowercase().starts_with("reboot")
     }
+
+    /// `status S, vm_status V, task_status T` (`(none)` for an absent field), for messages.
+    pub fn describe_status(&self) -> String {
+        let show = |field: &Option<String>| field.clone().unwrap_or_else(|| "(none)".to_string());
+        format!(
+            "status {}, vm_status {}, task_status {}",
+            show(&self.status),
+            show(&self.vm_status),
+            show(&self.task_status)
+        )
+    }
 }
 
-/// Answer of `GET .../app-servers`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+impl<'de> Deserialize<'de> for AppServer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        AppServer::from_json(&value)
+            .ok_or_else(|| serde::de::Error::custom("a server must be a JSON object"))
+    }
+}
+
+/// Answer of `GET .../app-servers`: `count` is the number of servers matching the filters
+/// (independent of `offset`/`limit`), `items` the page. Decoded leniently like [`AppServer`]:
+/// an item that is not an object is skipped, a missing or unreadable `count` is 0.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListAppServersResponse {
     pub count: u64,
     pub items: Vec<AppServer>,
+}
+
+impl<'de> Deserialize<'de> for ListAppServersResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let object = value
+            .as_object()
+            .ok_or_else(|| serde::de::Error::custom("a server list must be a JSON object"))?;
+        let items = match object.get("items") {
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().filter_map(AppServer::from_json).collect()
+            }
+            _ => Vec::new(),
+        };
+        Ok(ListAppServersResponse {
+            count: lenient::count(object.get("count")).unwrap_or(0),
+            items,
+        })
+    }
 }
 
 /// Query of `GET .../app-servers` (the subset this project uses).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListQuery {
     pub offset: Option<u32>,
+    /// 1 to [`MAX_LIST_LIMIT`]; the service's default is 10.
     pub limit: Option<u32>,
+    /// One exact server id.
     pub server_id: Option<String>,
     pub server_group_id: Option<String>,
+    /// Partial match on the server name.
+    pub server_name: Option<String>,
+    pub maintain_status: Option<bool>,
 }
 
 impl ListQuery {
@@ -228,6 +449,12 @@ impl ListQuery {
         }
         if let Some(group) = &self.server_group_id {
             pairs.push(("server_group_id".to_string(), group.clone()));
+        }
+        if let Some(name) = &self.server_name {
+            pairs.push(("server_name".to_string(), name.clone()));
+        }
+        if let Some(maintain) = self.maintain_status {
+            pairs.push(("maintain_status".to_string(), maintain.to_string()));
         }
         pairs
     }
@@ -390,7 +617,7 @@ mod tests {
             offset: Some(0),
             limit: Some(100),
             server_id: Some("x".into()),
-            server_group_id: None,
+            ..ListQuery::default()
         };
         assert_eq!(
             q.to_pairs(),
@@ -416,10 +643,154 @@ mod tests {
         let server: AppServer = serde_json::from_value(show.clone()).expect("ShowServer decodes");
         assert_eq!(server.id, show["id"].as_str().unwrap());
         assert_eq!(server.status.as_deref(), Some("REGISTERED"));
+        assert_eq!(server.name.as_deref(), show["name"].as_str());
+        assert_eq!(
+            server.machine_name.as_deref(),
+            show["machine_name"].as_str()
+        );
+        assert_eq!(
+            server.server_group_id.as_deref(),
+            show["server_group_id"].as_str()
+        );
+        assert_eq!(server.image_id.as_deref(), show["image_id"].as_str());
+        assert_eq!(server.vm_status.as_deref(), Some("ACTIVE"));
+        assert_eq!(server.task_status.as_deref(), Some("null"));
+        assert_eq!(server.maintain_status, show["maintain_status"].as_bool());
+        assert_eq!(server.session_count, show["session_count"].as_u64());
+        assert_eq!(server.update_time.as_deref(), show["update_time"].as_str());
+        assert_eq!(
+            server.freeze,
+            vec![Freeze {
+                effect: Some(1),
+                scene: Some("ARREAR".into())
+            }]
+        );
         let list: ListAppServersResponse =
             serde_json::from_value(example["GET /v1/{project_id}/app-servers"].clone())
                 .expect("ListServers decodes");
         assert_eq!(list.items.len(), 1);
         assert!(list.count >= 1);
+        let item = &example["GET /v1/{project_id}/app-servers"]["items"][0];
+        assert_eq!(list.items[0], AppServer::from_json(item).unwrap());
+        assert_eq!(list.items[0].id, item["id"].as_str().unwrap());
+    }
+
+    /// Every field the provider does not read may hold any JSON value; the used ones may be
+    /// null. Nothing of that makes the server unreadable.
+    #[test]
+    fn other_fields_of_any_type_and_nulls_do_not_break_a_server() {
+        let text = include_str!("../../tests/data/app-server.example.json");
+        let example: serde_json::Value = serde_json::from_str(text).unwrap();
+        let show = example["GET /v1/{project_id}/app-servers/{server_id}"].clone();
+        let odd_values = [
+            serde_json::json!(null),
+            serde_json::json!("text"),
+            serde_json::json!(12.5),
+            serde_json::json!(true),
+            serde_json::json!([1, "two", null]),
+            serde_json::json!({"nested": {"deeper": []}}),
+        ];
+        let used = [
+            "id",
+            "name",
+            "machine_name",
+            "server_group_id",
+            "image_id",
+            "status",
+            "vm_status",
+            "task_status",
+            "maintain_status",
+            "freeze",
+            "session_count",
+            "update_time",
+        ];
+        let object = show.as_object().unwrap();
+        for key in object.keys() {
+            for odd in &odd_values {
+                let mut changed = show.clone();
+                changed[key.as_str()] = odd.clone();
+                let server: AppServer = serde_json::from_value(changed)
+                    .unwrap_or_else(|e| panic!("{key} = {odd}: {e}"));
+                if !used.contains(&key.as_str()) {
+                    assert_eq!(server, AppServer::from_json(&show).unwrap(), "{key}");
+                }
+            }
+        }
+        // Unused fields may also be missing altogether.
+        let minimal: AppServer = serde_json::from_str(r#"{"id":"m"}"#).unwrap();
+        assert_eq!(minimal.id, "m");
+        assert_eq!(minimal.status, None);
+        assert!(!minimal.is_frozen());
+        // A page whose items include junk keeps the servers it has.
+        let page: ListAppServersResponse = serde_json::from_str(
+            r#"{"count":"3","items":[{"id":"a","host_address":"10.0.0.1"},null,"b",{"id":"c","host_address":[{"addr":"x"}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(page.count, 3);
+        let ids: Vec<&str> = page.items.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["a", "c"]);
+        assert!(serde_json::from_str::<AppServer>("[1]").is_err());
+        assert!(serde_json::from_str::<ListAppServersResponse>("\"x\"").is_err());
+    }
+
+    /// How a used field of an unexpected type is read (the table in `AppServer`'s docs).
+    #[test]
+    fn used_fields_are_coerced_where_obvious_and_dropped_otherwise() {
+        let read = |json: &str| serde_json::from_str::<AppServer>(json).unwrap();
+        let s = read(
+            r#"{"id":42,"name":7,"status":true,"vm_status":null,"task_status":{"x":1},
+                "maintain_status":"TRUE","session_count":"5","update_time":["no"],"freeze":null}"#,
+        );
+        assert_eq!(s.id, "42");
+        assert_eq!(s.name.as_deref(), Some("7"));
+        assert_eq!(s.status.as_deref(), Some("true"));
+        assert_eq!(s.vm_status, None);
+        assert_eq!(s.task_status, None);
+        assert_eq!(s.maintain_status, Some(true));
+        assert_eq!(s.session_count, Some(5));
+        assert_eq!(s.update_time, None);
+        assert!(s.freeze.is_empty());
+        for (json, maintain, sessions) in [
+            (
+                r#"{"maintain_status":1,"session_count":3.0}"#,
+                Some(true),
+                Some(3),
+            ),
+            (
+                r#"{"maintain_status":0,"session_count":-1}"#,
+                Some(false),
+                None,
+            ),
+            (
+                r#"{"maintain_status":"maybe","session_count":2.5}"#,
+                None,
+                None,
+            ),
+            (
+                r#"{"maintain_status":[],"session_count":"many"}"#,
+                None,
+                None,
+            ),
+        ] {
+            let s = read(json);
+            assert_eq!(
+                (s.maintain_status, s.session_count),
+                (maintain, sessions),
+                "{json}"
+            );
+            assert_eq!(s.id, "");
+        }
+        let frozen = read(r#"{"id":"f","freeze":{"effect":"2","scene":"POLICE"}}"#);
+        assert_eq!(
+            frozen.freeze,
+            vec![Freeze {
+                effect: Some(2),
+                scene: Some("POLICE".into())
+            }]
+        );
+        assert!(read(r#"{"freeze":[null]}"#).freeze.is_empty());
+        assert!(read(r#"{"freeze":["odd"]}"#).is_frozen());
+        assert!(read(r#"{"freeze":"ARREAR"}"#).freeze.is_empty());
+        assert!(read(r#"{"freeze":[]}"#).freeze.is_empty());
     }
 }

@@ -47,6 +47,7 @@ pub mod certs;
 pub mod cli;
 pub mod process;
 pub mod reattach;
+#[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod tfjson;
 pub mod workdir;
@@ -54,6 +55,7 @@ pub mod workdir;
 pub use cli::{terraform_1_0_3, test_clis, CliFlavor, TerraformCli};
 pub use process::{CommandOutput, RunningCommand};
 pub use reattach::ReattachedProvider;
+#[cfg(feature = "simulator")]
 pub use simulator::{env_refs, LocalSimulator};
 pub use workdir::{InstallMethod, TestWorkdir};
 

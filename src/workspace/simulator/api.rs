@@ -20,12 +20,12 @@ use time::OffsetDateTime;
 use super::auth::{self, AuthKind, ReceivedRequest};
 use super::errors::{codes, ApiError};
 use super::log::{InjectedFault, Operation, RequestLogEntry};
+use super::sdk::{self, Shape};
 use super::servers::{format_api_time, RebootPlan, ServerFilter};
 use super::state::Shared;
 use crate::workspace::signing;
 use crate::workspace::wire::{
-    headers, ListAppServersResponse, RebootType, MAX_IDS_PER_BATCH, MAX_LIST_LIMIT,
-    MAX_SERVER_ID_LEN,
+    headers, RebootType, MAX_IDS_PER_BATCH, MAX_LIST_LIMIT, MAX_SERVER_ID_LEN,
 };
 
 const DEFAULT_LIST_LIMIT: usize = 10;
@@ -140,7 +140,7 @@ pub(crate) async fn handle(
         None => {
             notes.fault = Some(InjectedFault::ConcurrencyCap);
             shared.lock().counters.concurrency_rejections += 1;
-            Outcome::Fail(ApiError::throttled(None))
+            Outcome::Fail(ApiError::throttled(cap.unwrap_or(0), 1, None))
         }
         Some(_) => {
             process(
@@ -256,6 +256,16 @@ async fn process(
     match auth::authenticate(&received, &credentials, OffsetDateTime::now_utc(), max_skew) {
         Ok(authenticated) => notes.access_key = authenticated.access_key,
         Err(error) => return Outcome::Fail(error.to_api_error()),
+    }
+    {
+        // The gateway counts the request against the account's quota once it knows who sent
+        // it, before the service sees it.
+        let mut inner = shared.lock();
+        if let Some(throttled) = inner.take_quota() {
+            inner.counters.quota_rejections += 1;
+            notes.fault = Some(InjectedFault::Quota);
+            return Outcome::Fail(throttled);
+        }
     }
     if let Err(error) = check_project(project_id, &configured_project, request_headers) {
         return Outcome::Fail(error);
@@ -394,6 +404,22 @@ fn batch_reboot(shared: &Shared, body: &[u8], notes: &mut Notes) -> Outcome {
     if !unknown.is_empty() {
         return Outcome::Fail(ApiError::server_not_found(&unknown.join(",")));
     }
+    // How the real service answers a frozen server in a batch is undocumented; the simulator
+    // refuses the whole batch, so that no server of it reboots.
+    let frozen = inner.servers.frozen_among(&ids);
+    if !frozen.is_empty() {
+        let named: Vec<String> = frozen
+            .iter()
+            .map(|(id, why)| {
+                let scenes: Vec<&str> = why.iter().map(|entry| entry.scene.as_str()).collect();
+                format!("{id} ({})", scenes.join(","))
+            })
+            .collect();
+        return Outcome::Fail(ApiError::invalid_parameter(format!(
+            "The server is frozen and cannot be rebooted: {}",
+            named.join(", ")
+        )));
+    }
     if let Some(fault) = &inner.faults().failing_ids {
         if ids.iter().any(|id| fault.ids.contains(id)) {
             let failure = ApiError::server_error(
@@ -445,7 +471,7 @@ fn list_servers(shared: &Shared, raw_query: Option<&str>, notes: &mut Notes) -> 
     let max_limit = usize::try_from(MAX_LIST_LIMIT).unwrap_or(usize::MAX);
     if limit == 0 || limit > max_limit {
         return Outcome::Fail(ApiError::invalid_parameter(format!(
-            "limit must be between 1 and {MAX_LIST_LIMIT}"
+            "The parameter is invalid: limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}"
         )));
     }
     let maintain_status = match text("maintain_status").as_deref() {
@@ -476,13 +502,13 @@ fn list_servers(shared: &Shared, raw_query: Option<&str>, notes: &mut Notes) -> 
     }
     let matching = inner.servers.matching(&filter, OffsetDateTime::now_utc());
     let count = u64::try_from(matching.len()).unwrap_or(u64::MAX);
-    let items = matching
+    let items: Vec<Value> = matching
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|server| server.to_wire())
+        .map(|server| sdk::server_json(server, Shape::ListItem))
         .collect();
-    Outcome::Answer(Json(ListAppServersResponse { count, items }).into_response())
+    Outcome::Answer(Json(serde_json::json!({ "count": count, "items": items })).into_response())
 }
 
 fn show_server(shared: &Shared, server_id: &str, notes: &mut Notes) -> Outcome {
@@ -492,7 +518,9 @@ fn show_server(shared: &Shared, server_id: &str, notes: &mut Notes) -> Outcome {
         return Outcome::Hang;
     }
     match inner.servers.get(server_id, OffsetDateTime::now_utc()) {
-        Some(server) => Outcome::Answer(Json(server.to_wire()).into_response()),
+        Some(server) => {
+            Outcome::Answer(Json(sdk::server_json(&server, Shape::Show)).into_response())
+        }
         None => Outcome::Fail(ApiError::server_not_found(server_id)),
     }
 }

@@ -2,6 +2,7 @@
 //! faults it injects. Deserialises from JSON (every field optional) so tests, the binary's
 //! `--config` file and the control endpoint share one format.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -20,8 +21,12 @@ pub struct SimulatorConfig {
     pub credentials: CredentialsConfig,
     /// Servers listed one by one (an id string or a full specification).
     pub servers: Vec<ServerSpec>,
-    /// Additional generated servers `srv-0001`, `srv-0002`, … appended after `servers`.
+    /// Additional generated servers `srv-0001`, `srv-0002`, … appended after `servers`, in
+    /// the default group.
     pub server_count: u32,
+    /// Generated servers in named groups, appended after those: the numbering of generated
+    /// ids goes on (`srv-0004`, …), so ids stay unique across groups.
+    pub server_groups: Vec<ServerGroupSpec>,
     pub reboot: RebootTiming,
     /// Largest accepted distance between `X-Sdk-Date` and the simulator's clock, in seconds.
     /// `null` turns the check off.
@@ -38,6 +43,7 @@ impl Default for SimulatorConfig {
             credentials: CredentialsConfig::default(),
             servers: Vec::new(),
             server_count: 0,
+            server_groups: Vec::new(),
             reboot: RebootTiming::default(),
             max_clock_skew_secs: Some(DEFAULT_MAX_CLOCK_SKEW_SECS),
             faults: Faults::default(),
@@ -47,22 +53,38 @@ impl Default for SimulatorConfig {
 }
 
 impl SimulatorConfig {
-    /// Every server the configuration describes, listed ones first, then the generated ones.
-    /// Generated ids skip ids already taken by listed servers.
+    /// Every server the configuration describes: listed ones first, then `server_count`
+    /// generated ones, then each group's. Generated ids skip ids already taken.
     pub fn server_specs(&self) -> Vec<ServerSpec> {
         let mut specs = self.servers.clone();
+        let mut taken: std::collections::HashSet<String> =
+            specs.iter().map(|spec| spec.id.clone()).collect();
         let mut number = 0u32;
-        let mut generated = 0u32;
-        while generated < self.server_count {
+        let mut next_id = || loop {
             number += 1;
             let id = generated_server_id(number);
-            if specs.iter().any(|spec| spec.id == id) {
-                continue;
+            if taken.insert(id.clone()) {
+                return id;
             }
-            specs.push(ServerSpec::with_id(id));
-            generated += 1;
+        };
+        for _ in 0..self.server_count {
+            specs.push(ServerSpec::with_id(next_id()));
+        }
+        for group in &self.server_groups {
+            for _ in 0..group.server_count {
+                specs.push(ServerSpec::with_id(next_id()).in_group(group.id.clone()));
+            }
         }
         specs
+    }
+
+    /// Adds `server_count` generated servers in group `id` (see `server_groups`).
+    pub fn with_group(mut self, id: impl Into<String>, server_count: u32) -> Self {
+        self.server_groups.push(ServerGroupSpec {
+            id: id.into(),
+            server_count,
+        });
+        self
     }
 
     pub fn max_clock_skew(&self) -> Option<Duration> {
@@ -139,20 +161,30 @@ impl std::fmt::Debug for AccessKeyCredential {
     }
 }
 
-/// One simulated server. In JSON either a bare id string or an object.
+/// One simulated server. In JSON either a bare id string or an object with `id` and any of
+/// the other fields.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "ServerSpecRepr")]
 pub struct ServerSpec {
     pub id: String,
+    /// Default `app-server-NNNN` (its position in the table); `machine_name` is its upper case.
     pub name: Option<String>,
+    /// Default [`DEFAULT_SERVER_GROUP_ID`].
     pub server_group_id: Option<String>,
-    /// Initial `status` (default `REGISTERED`).
+    pub image_id: Option<String>,
+    /// Initial `status` (default `REGISTERED`, or `MAINTAINING` in maintenance mode).
     pub status: Option<String>,
     /// Initial `vm_status` (default `ACTIVE`).
     pub vm_status: Option<String>,
     /// Initial `task_status` (default the string `"null"`).
     pub task_status: Option<String>,
     pub maintain_status: bool,
+    /// Frozen for arrears: `freeze` lists one entry, `status` reads FREEZE, and a batch
+    /// reboot naming the server is refused.
+    pub frozen: bool,
+    pub session_count: u32,
+    /// Shown as the `tags` list of `{key, value}`.
+    pub tags: BTreeMap<String, String>,
 }
 
 impl ServerSpec {
@@ -161,15 +193,34 @@ impl ServerSpec {
             id: id.into(),
             name: None,
             server_group_id: None,
+            image_id: None,
             status: None,
             vm_status: None,
             task_status: None,
             maintain_status: false,
+            frozen: false,
+            session_count: 0,
+            tags: BTreeMap::new(),
         }
     }
 
     pub fn in_group(mut self, server_group_id: impl Into<String>) -> Self {
         self.server_group_id = Some(server_group_id.into());
+        self
+    }
+
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    pub fn frozen(mut self) -> Self {
+        self.frozen = true;
+        self
+    }
+
+    pub fn in_maintenance(mut self) -> Self {
+        self.maintain_status = true;
         self
     }
 }
@@ -178,58 +229,78 @@ impl ServerSpec {
 #[serde(untagged)]
 enum ServerSpecRepr {
     Id(String),
-    Full {
-        id: String,
-        #[serde(default)]
-        name: Option<String>,
-        #[serde(default)]
-        server_group_id: Option<String>,
-        #[serde(default)]
-        status: Option<String>,
-        #[serde(default)]
-        vm_status: Option<String>,
-        #[serde(default)]
-        task_status: Option<String>,
-        #[serde(default)]
-        maintain_status: bool,
-    },
+    Full(FullServerSpec),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FullServerSpec {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    server_group_id: Option<String>,
+    #[serde(default)]
+    image_id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    vm_status: Option<String>,
+    #[serde(default)]
+    task_status: Option<String>,
+    #[serde(default)]
+    maintain_status: bool,
+    #[serde(default)]
+    frozen: bool,
+    #[serde(default)]
+    session_count: u32,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
 }
 
 impl From<ServerSpecRepr> for ServerSpec {
     fn from(repr: ServerSpecRepr) -> Self {
         match repr {
             ServerSpecRepr::Id(id) => ServerSpec::with_id(id),
-            ServerSpecRepr::Full {
-                id,
-                name,
-                server_group_id,
-                status,
-                vm_status,
-                task_status,
-                maintain_status,
-            } => ServerSpec {
-                id,
-                name,
-                server_group_id,
-                status,
-                vm_status,
-                task_status,
-                maintain_status,
+            ServerSpecRepr::Full(full) => ServerSpec {
+                id: full.id,
+                name: full.name,
+                server_group_id: full.server_group_id,
+                image_id: full.image_id,
+                status: full.status,
+                vm_status: full.vm_status,
+                task_status: full.task_status,
+                maintain_status: full.maintain_status,
+                frozen: full.frozen,
+                session_count: full.session_count,
+                tags: full.tags,
             },
         }
     }
 }
 
-/// How long each reboot phase lasts. The state is computed from timestamps when read, so no
-/// timers run.
+/// `server_count` generated servers in the server group `id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerGroupSpec {
+    pub id: String,
+    pub server_count: u32,
+}
+
+/// How long each reboot phase lasts (see the phase table in `servers`). The state is
+/// computed from timestamps when read, so no timers run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RebootTiming {
     /// After the request was accepted (and `Faults::unchanged_after_accept_ms`): still
     /// ACTIVE, `task_status` `reboot_pending`.
     pub pending_ms: u64,
-    /// Then `vm_status` REBOOT / HARD_REBOOT, `task_status` `rebooting` / `rebooting_hard`.
+    /// Then `vm_status` REBOOT / HARD_REBOOT, `task_status` `rebooting` / `rebooting_hard`,
+    /// `status` UNREGISTER.
     pub rebooting_ms: u64,
+    /// Then the VM is back (ACTIVE, idle) but the session agent has not registered yet:
+    /// `status` UNREGISTER for this long, then REGISTERED.
+    pub registering_ms: u64,
 }
 
 impl Default for RebootTiming {
@@ -237,7 +308,19 @@ impl Default for RebootTiming {
         Self {
             pending_ms: 1_000,
             rebooting_ms: 3_000,
+            registering_ms: 1_000,
         }
+    }
+}
+
+impl RebootTiming {
+    /// From the accepted request to `status` REGISTERED.
+    pub fn total(&self) -> Duration {
+        Duration::from_millis(
+            self.pending_ms
+                .saturating_add(self.rebooting_ms)
+                .saturating_add(self.registering_ms),
+        )
     }
 }
 
@@ -260,13 +343,17 @@ pub enum FaultScope {
 pub struct Faults {
     /// Added to every API request before it is answered.
     pub latency_ms: u64,
-    /// The next `first_n` requests are answered 429 `APIGW.0308`.
+    /// The next `first_n` requests are answered 429 `APIG.0308`.
     pub throttle: Option<ThrottleFault>,
+    /// The account's request quota: a token bucket every authenticated API request takes one
+    /// token from; a request finding it empty is answered 429 `APIG.0308` with the gateway's
+    /// message ("…policy user over ratelimit,limit:N,time:1 second").
+    pub quota: Option<QuotaFault>,
     /// The next `first_n` requests are answered with a 5xx.
     pub server_errors: Option<ServerErrorFault>,
     /// A batch reboot naming any of these ids fails as a whole; no server in it reboots.
     pub failing_ids: Option<FailingIdsFault>,
-    /// More API requests in flight than this at once are answered 429 `APIGW.0308`.
+    /// More API requests in flight than this at once are answered 429 `APIG.0308`.
     pub max_in_flight: Option<u32>,
     /// A request naming any of these ids (batch items, the id in the path, the `server_id`
     /// filter) is never answered; it waits until the client gives up or the simulator stops.
@@ -287,6 +374,46 @@ pub struct ThrottleFault {
     pub retry_after_secs: Option<u64>,
     #[serde(default)]
     pub scope: FaultScope,
+}
+
+/// A per-account quota of `limit` requests per `period_secs` seconds, as a token bucket that
+/// holds at most `limit` tokens (a full bucket allows a burst of `limit`) and refills
+/// continuously. Every credential the simulator accepts belongs to its one account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaFault {
+    pub limit: u32,
+    /// Default 1 (a quota per second); 60 gives a quota per minute.
+    #[serde(default = "default_quota_period")]
+    pub period_secs: u64,
+    /// Sent as a `Retry-After` header (seconds) when set; the real gateway's use of it is
+    /// undocumented.
+    #[serde(default)]
+    pub retry_after_secs: Option<u64>,
+}
+
+fn default_quota_period() -> u64 {
+    1
+}
+
+impl QuotaFault {
+    /// `limit` requests per second.
+    pub fn per_second(limit: u32) -> Self {
+        Self {
+            limit,
+            period_secs: 1,
+            retry_after_secs: None,
+        }
+    }
+
+    /// `limit` requests per minute.
+    pub fn per_minute(limit: u32) -> Self {
+        Self {
+            limit,
+            period_secs: 60,
+            retry_after_secs: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -340,6 +467,20 @@ mod tests {
         .unwrap();
         let ids: Vec<String> = parsed.server_specs().into_iter().map(|s| s.id).collect();
         assert_eq!(ids, ["srv-0002", "x", "srv-0001", "srv-0003"]);
+        let grouped = parsed.clone().with_group("g2", 2);
+        let specs = grouped.server_specs();
+        let tail: Vec<(&str, Option<&str>)> = specs[4..]
+            .iter()
+            .map(|s| (s.id.as_str(), s.server_group_id.as_deref()))
+            .collect();
+        assert_eq!(tail, [("srv-0004", Some("g2")), ("srv-0005", Some("g2"))]);
+        let from_json: SimulatorConfig = serde_json::from_str(
+            r#"{"server_groups": [{"id": "g", "server_count": 3}],
+                "servers": [{"id": "f", "frozen": true, "tags": {"k": "v"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(from_json.server_specs().len(), 4);
+        assert!(from_json.servers[0].frozen);
         assert_eq!(parsed.servers[1].server_group_id.as_deref(), Some("g1"));
     }
 

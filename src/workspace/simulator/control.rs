@@ -4,9 +4,16 @@
 //! - `GET  /_simulator/state` → [`SimulatorState`](super::SimulatorState)
 //! - `GET  /_simulator/requests` → `[RequestLogEntry]`; `DELETE` empties the in-memory log
 //! - `GET  /_simulator/faults` → [`Faults`]; `PUT` replaces them (restarting "first N" budgets)
-//! - `PUT  /_simulator/reboot-timing` ← [`RebootTiming`]
-//! - `POST /_simulator/servers` ← [`ServerSpec`] (a bare id string or an object)
-//! - `POST /_simulator/servers/{id}/status` ← [`StatusOverride`]
+//! - `PUT  /_simulator/quota` ← [`QuotaFault`] or `null`: only the quota (full bucket); the
+//!   other faults keep their budgets
+//! - `PUT  /_simulator/reboot-timing` ← [`RebootTiming`] (`registering_ms`: the
+//!   agent-registration delay)
+//! - `POST /_simulator/servers` ← [`ServerSpec`] (a bare id string or an object; `frozen`,
+//!   `maintain_status`, `server_group_id`, …)
+//! - `POST /_simulator/groups` ← [`ServerGroupSpec`] → the new ids (generated `srv-NNNN`)
+//! - `POST /_simulator/servers/{id}/status` ← [`StatusOverride`] (status fields, `freeze`:
+//!   `[]` unfreezes, `[{"effect":1,"scene":"ARREAR"}]` freezes, `maintain_status`,
+//!   `session_count`)
 
 use std::sync::Arc;
 
@@ -18,7 +25,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::config::{Faults, RebootTiming, ServerSpec};
+use super::config::{Faults, QuotaFault, RebootTiming, ServerGroupSpec, ServerSpec};
 use super::servers::StatusOverride;
 use super::state::Shared;
 
@@ -27,8 +34,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_simulator/state", get(state))
         .route("/_simulator/requests", get(requests).delete(clear_requests))
         .route("/_simulator/faults", get(faults).put(set_faults))
+        .route("/_simulator/quota", put(set_quota))
         .route("/_simulator/reboot-timing", put(set_reboot_timing))
         .route("/_simulator/servers", post(add_server))
+        .route("/_simulator/groups", post(add_group))
         .route("/_simulator/servers/{id}/status", post(set_status))
 }
 
@@ -56,6 +65,26 @@ async fn faults(State(shared): State<Arc<Shared>>) -> Response {
 async fn set_faults(State(shared): State<Arc<Shared>>, Json(faults): Json<Faults>) -> StatusCode {
     shared.lock().set_faults(faults);
     StatusCode::NO_CONTENT
+}
+
+async fn set_quota(
+    State(shared): State<Arc<Shared>>,
+    Json(quota): Json<Option<QuotaFault>>,
+) -> StatusCode {
+    shared.lock().set_quota(quota);
+    StatusCode::NO_CONTENT
+}
+
+async fn add_group(
+    State(shared): State<Arc<Shared>>,
+    Json(group): Json<ServerGroupSpec>,
+) -> Response {
+    let ids = shared.lock().servers.add_generated(
+        &group.id,
+        group.server_count,
+        OffsetDateTime::now_utc(),
+    );
+    (StatusCode::CREATED, Json(ids)).into_response()
 }
 
 async fn set_reboot_timing(

@@ -23,13 +23,21 @@ pub mod codes {
     pub const IAM_AUTH_FAILED: &str = "APIGW.0301";
     /// Gateway: signature expired (`X-Sdk-Date` too far from the gateway's clock).
     pub const SIGNATURE_EXPIRED: &str = "APIGW.0303";
-    /// Gateway: throttled.
-    pub const THROTTLED: &str = "APIGW.0308";
+    /// Gateway: throttled (the code the API reference gives; some gateways write
+    /// `APIGW.0308`).
+    pub const THROTTLED: &str = "APIG.0308";
 }
 
-/// The gateway's throttling message, word for word.
-pub const THROTTLED_MESSAGE: &str =
-    "The throttling threshold has been reached: policy user over ratelimit,limit:200,time:5 minute";
+/// The gateway's throttling message for a quota of `limit` requests per `period_secs`
+/// seconds, in its own words: "The throttling threshold has been reached: policy user over
+/// ratelimit,limit:10,time:1 second" (or `time:1 minute`).
+pub fn throttled_message(limit: u32, period_secs: u64) -> String {
+    let period = match period_secs {
+        60 => "1 minute".to_owned(),
+        n => format!("{n} second"),
+    };
+    format!("The throttling threshold has been reached: policy user over ratelimit,limit:{limit},time:{period}")
+}
 
 /// Who produced an error: gateway errors carry `request_id` in the body too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,13 +94,14 @@ impl ApiError {
         )
     }
 
-    pub fn throttled(retry_after_secs: Option<u64>) -> Self {
+    /// 429 `APIG.0308` for a quota of `limit` requests per `period_secs` seconds.
+    pub fn throttled(limit: u32, period_secs: u64, retry_after_secs: Option<u64>) -> Self {
         Self {
             retry_after_secs,
             ..Self::gateway(
                 StatusCode::TOO_MANY_REQUESTS,
                 codes::THROTTLED,
-                THROTTLED_MESSAGE,
+                throttled_message(limit, period_secs),
             )
         }
     }

@@ -30,6 +30,8 @@ pub enum InjectedFault {
     Throttled,
     /// Over the in-flight cap (429).
     ConcurrencyCap,
+    /// The account's quota (token bucket) was empty (429).
+    Quota,
     /// One of the "first N" failing requests (5xx).
     ServerError,
     /// A batch naming a failing id.

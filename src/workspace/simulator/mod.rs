@@ -1,8 +1,22 @@
 //! A local simulator of the Workspace APP server API, speaking the same HTTP as the real
-//! service: AK/SK signatures and tokens are verified, bodies validated, reboots walk through
-//! the real state sequence, and faults (latency, throttling, 5xx, failing or hanging ids, an
-//! in-flight cap) can be injected. Tests use it in-process through [`Simulator::start`]; the
-//! `workspace-simulator` binary serves it to other processes.
+//! service: AK/SK signatures and tokens are verified, bodies validated, and servers answered
+//! in the shape of Huawei's SDK model (every field, in its real JSON type: [`sdk`]). Reboots
+//! walk through the real state sequence, the session agent included (`status` UNREGISTER
+//! while rebooting and for `registering_ms` after the VM is back: [`servers`]). The list call
+//! honours `server_id`, `server_group_id`, `server_name` / `machine_name` (partial match) and
+//! `maintain_status`, answers `count` (every match, whatever the page) and refuses a `limit`
+//! outside 1–100 with 400. Timestamps are RFC 3339 UTC with milliseconds
+//! (`2024-03-07T10:40:43.858Z`).
+//!
+//! Dead ends and faults can be set up from the configuration, at runtime through the
+//! [`SimulatorHandle`], over the control endpoints ([`control`]'s list) and with the
+//! `workspace-simulator` flags: servers whose reboot ends in ERROR, frozen servers (a batch
+//! naming one is refused), a per-account quota (token bucket, 429 `APIG.0308` with the
+//! gateway's message), "first N" throttling and 5xx, failing or hanging ids, latency and an
+//! in-flight cap. Every API request is logged ([`log`]) so tests can count them by kind.
+//!
+//! Tests use it in-process through [`Simulator::start`]; the `workspace-simulator` binary
+//! serves it to other processes. It is compiled only with the cargo feature `simulator`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tfws::workspace::simulator::SimulatorError> {
@@ -19,9 +33,10 @@
 mod api;
 pub mod auth;
 pub mod config;
-mod control;
+pub mod control;
 pub mod errors;
 pub mod log;
+pub mod sdk;
 pub mod servers;
 mod state;
 
@@ -36,12 +51,12 @@ use tokio::task::JoinHandle;
 
 pub use auth::{authenticate, AuthError, AuthKind, Authenticated, ReceivedRequest};
 pub use config::{
-    AccessKeyCredential, CredentialsConfig, FailingIdsFault, FaultScope, Faults, RebootTiming,
-    ServerErrorFault, ServerSpec, SimulatorConfig, ThrottleFault, DEFAULT_MAX_CLOCK_SKEW_SECS,
-    DEFAULT_PROJECT_ID, DEFAULT_SERVER_GROUP_ID,
+    AccessKeyCredential, CredentialsConfig, FailingIdsFault, FaultScope, Faults, QuotaFault,
+    RebootTiming, ServerErrorFault, ServerGroupSpec, ServerSpec, SimulatorConfig, ThrottleFault,
+    DEFAULT_MAX_CLOCK_SKEW_SECS, DEFAULT_PROJECT_ID, DEFAULT_SERVER_GROUP_ID,
 };
 pub use log::{InjectedFault, Operation, RequestLogEntry};
-pub use servers::{RebootPhase, ServerSnapshot, ServerTableError, StatusOverride};
+pub use servers::{FreezeEntry, RebootPhase, ServerSnapshot, ServerTableError, StatusOverride};
 pub use state::{RequestCounters, SimulatorState};
 
 use state::{Inner, Shared};
@@ -177,6 +192,16 @@ impl SimulatorHandle {
         self.shared.log.entries()
     }
 
+    /// How many logged API requests were of kind `operation`.
+    pub fn request_count(&self, operation: Operation) -> usize {
+        self.shared
+            .log
+            .entries()
+            .iter()
+            .filter(|entry| entry.operation == operation)
+            .count()
+    }
+
     pub fn clear_requests(&self) {
         self.shared.log.clear();
     }
@@ -193,6 +218,20 @@ impl SimulatorHandle {
     /// Replaces the faults; "first N" budgets start over.
     pub fn set_faults(&self, faults: Faults) {
         self.shared.lock().set_faults(faults);
+    }
+
+    /// Sets (or with `None` removes) the account's quota, with a full bucket; other faults
+    /// keep their budgets.
+    pub fn set_quota(&self, quota: Option<QuotaFault>) {
+        self.shared.lock().set_quota(quota);
+    }
+
+    /// Makes these servers end their next reboot in `vm_status` ERROR (replacing the list).
+    pub fn set_error_after_reboot(&self, ids: &[&str]) {
+        // Only this list changes: the other faults' budgets keep running.
+        self.shared
+            .lock()
+            .set_error_after_reboot(ids.iter().map(|id| (*id).to_owned()).collect());
     }
 
     /// Applies to reboots accepted from now on.
@@ -215,6 +254,24 @@ impl SimulatorHandle {
             .servers
             .add(spec, OffsetDateTime::now_utc())
             .map_err(SimulatorError::from)
+    }
+
+    /// Adds `count` generated servers (`srv-NNNN`) to group `server_group_id`; their ids.
+    pub fn add_group(&self, server_group_id: &str, count: u32) -> Vec<String> {
+        self.shared
+            .lock()
+            .servers
+            .add_generated(server_group_id, count, OffsetDateTime::now_utc())
+    }
+
+    /// Freezes a server for arrears (see [`StatusOverride::frozen`]).
+    pub fn freeze_server(&self, id: &str) -> Result<(), SimulatorError> {
+        self.set_server_status(id, StatusOverride::frozen())
+    }
+
+    /// Makes a server healthy again: REGISTERED, ACTIVE, idle, not frozen.
+    pub fn repair_server(&self, id: &str) -> Result<(), SimulatorError> {
+        self.set_server_status(id, StatusOverride::repaired())
     }
 
     /// Forces status fields of a server (cancelling a reboot in progress), e.g.

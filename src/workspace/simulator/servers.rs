@@ -2,9 +2,21 @@
 //!
 //! A reboot is recorded with the time it was accepted and the phase durations in force then;
 //! the visible state is computed from those timestamps whenever a server is read, so no timers
-//! run and a paused test loses nothing.
+//! run and a paused test loses nothing. The phases, as the real service shows them:
+//!
+//! | phase | `status` | `vm_status` | `task_status` |
+//! |---|---|---|---|
+//! | accepted (`unchanged_after_accept_ms`) | as before | as before | as before |
+//! | pending (`pending_ms`) | REGISTERED | ACTIVE | `reboot_pending` |
+//! | rebooting (`rebooting_ms`) | UNREGISTER | REBOOT / HARD_REBOOT | `rebooting` / `rebooting_hard` |
+//! | registering (`registering_ms`) | UNREGISTER | ACTIVE | `"null"` |
+//! | done | REGISTERED | ACTIVE | `"null"` |
+//!
+//! A server in maintenance mode shows MAINTAINING where REGISTERED stands. A reboot that ends
+//! in error goes from rebooting straight to `status` NONE, `vm_status` ERROR. A frozen server
+//! (non-empty `freeze`) shows `status` FREEZE whatever else it does.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -12,14 +24,16 @@ use time::OffsetDateTime;
 
 use super::config::{RebootTiming, ServerSpec, DEFAULT_SERVER_GROUP_ID};
 use crate::workspace::wire::status::{
-    TASK_IDLE, TASK_REBOOTING, TASK_REBOOTING_HARD, TASK_REBOOT_PENDING, VM_ACTIVE, VM_ERROR,
-    VM_HARD_REBOOT, VM_REBOOT,
+    FREEZE, MAINTAINING, NONE, REGISTERED, TASK_IDLE, TASK_REBOOTING, TASK_REBOOTING_HARD,
+    TASK_REBOOT_PENDING, UNREGISTER, VM_ACTIVE, VM_ERROR, VM_HARD_REBOOT, VM_REBOOT,
 };
-use crate::workspace::wire::{AppServer, RebootType};
+use crate::workspace::wire::RebootType;
 
-pub const STATUS_REGISTERED: &str = "REGISTERED";
+pub const STATUS_REGISTERED: &str = REGISTERED;
 /// `status` of a server whose VM is broken ("abnormal" in the API reference).
-pub const STATUS_ABNORMAL: &str = "NONE";
+pub const STATUS_ABNORMAL: &str = NONE;
+/// Image of servers whose specification names none.
+pub const DEFAULT_IMAGE_ID: &str = "img-win2019-appstream-0001";
 
 /// Where a server is in its latest reboot, as the simulator sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,19 +47,50 @@ pub enum RebootPhase {
     Pending,
     /// `vm_status` REBOOT / HARD_REBOOT.
     Rebooting,
+    /// The VM is back (ACTIVE, idle) but the session agent has not registered yet
+    /// (`status` UNREGISTER).
+    Registering,
+}
+
+/// One entry of a server's `freeze` list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreezeEntry {
+    /// 1 to 3.
+    pub effect: u8,
+    /// ARREAR, POLICE, ILLEGAL, VERIFY or PARTNER.
+    pub scene: String,
+}
+
+impl FreezeEntry {
+    /// Frozen for arrears, the commonest reason.
+    pub fn arrears() -> Self {
+        Self {
+            effect: 1,
+            scene: "ARREAR".to_owned(),
+        }
+    }
 }
 
 /// A server as the simulator sees it: the API fields plus bookkeeping tests assert on.
+/// [`super::sdk::server_json`] turns it into the object the API answers with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerSnapshot {
     pub id: String,
     pub name: String,
     pub machine_name: String,
     pub server_group_id: String,
+    pub image_id: String,
     pub status: String,
     pub vm_status: String,
     pub task_status: String,
     pub maintain_status: bool,
+    /// Empty unless the server is frozen.
+    pub freeze: Vec<FreezeEntry>,
+    pub session_count: u32,
+    pub tags: BTreeMap<String, String>,
+    /// The server's private IPv4 address (`host_address[0].addr`).
+    pub ip_address: String,
     /// RFC 3339 with milliseconds, UTC (`2026-11-27T10:15:00.000Z`).
     pub create_time: String,
     pub update_time: String,
@@ -55,37 +100,18 @@ pub struct ServerSnapshot {
     pub last_reboot_type: Option<RebootType>,
 }
 
-impl ServerSnapshot {
-    /// The server as the API shows it.
-    pub fn to_wire(&self) -> AppServer {
-        AppServer {
-            id: self.id.clone(),
-            name: Some(self.name.clone()),
-            machine_name: Some(self.machine_name.clone()),
-            server_group_id: Some(self.server_group_id.clone()),
-            status: Some(self.status.clone()),
-            vm_status: Some(self.vm_status.clone()),
-            task_status: Some(self.task_status.clone()),
-            maintain_status: Some(self.maintain_status),
-            freeze: Some(serde_json::Value::Array(Vec::new())),
-            create_time: Some(self.create_time.clone()),
-            update_time: Some(self.update_time.clone()),
-            os_type: Some("Windows".to_owned()),
-            host_address: None,
-            metadata: Some(serde_json::Value::Object(serde_json::Map::new())),
-            tags: Some(serde_json::Value::Array(Vec::new())),
-            session_count: Some(serde_json::Value::from(0)),
-        }
-    }
-}
-
-/// The status fields a test can force on a server; unset fields keep their value.
+/// What a test can force on a server; unset fields keep their value. Forcing any of the
+/// status fields cancels a reboot in progress.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StatusOverride {
     pub status: Option<String>,
     pub vm_status: Option<String>,
     pub task_status: Option<String>,
+    /// `[]` unfreezes; a non-empty list freezes (the server then shows `status` FREEZE).
+    pub freeze: Option<Vec<FreezeEntry>>,
+    pub maintain_status: Option<bool>,
+    pub session_count: Option<u32>,
 }
 
 impl StatusOverride {
@@ -95,7 +121,31 @@ impl StatusOverride {
             status: Some(STATUS_ABNORMAL.to_owned()),
             vm_status: Some(VM_ERROR.to_owned()),
             task_status: Some(TASK_IDLE.to_owned()),
+            ..Self::default()
         }
+    }
+
+    /// A healthy idle server: REGISTERED, ACTIVE, idle, not frozen.
+    pub fn repaired() -> Self {
+        Self {
+            status: Some(STATUS_REGISTERED.to_owned()),
+            vm_status: Some(VM_ACTIVE.to_owned()),
+            task_status: Some(TASK_IDLE.to_owned()),
+            freeze: Some(Vec::new()),
+            ..Self::default()
+        }
+    }
+
+    /// Frozen for arrears (the VM state is left as it is).
+    pub fn frozen() -> Self {
+        Self {
+            freeze: Some(vec![FreezeEntry::arrears()]),
+            ..Self::default()
+        }
+    }
+
+    fn changes_status(&self) -> bool {
+        self.status.is_some() || self.vm_status.is_some() || self.task_status.is_some()
     }
 }
 
@@ -128,6 +178,15 @@ impl RebootInProgress {
     fn rebooting_until(&self) -> OffsetDateTime {
         self.pending_until() + Duration::from_millis(self.timing.rebooting_ms)
     }
+
+    /// When the reboot is over: the agent has registered (or the VM ended in error).
+    fn done_at(&self) -> OffsetDateTime {
+        if self.ends_in_error {
+            self.rebooting_until()
+        } else {
+            self.rebooting_until() + Duration::from_millis(self.timing.registering_ms)
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -136,7 +195,12 @@ struct ServerRecord {
     name: String,
     machine_name: String,
     server_group_id: String,
+    image_id: String,
     maintain_status: bool,
+    freeze: Vec<FreezeEntry>,
+    session_count: u32,
+    tags: BTreeMap<String, String>,
+    ip_address: String,
     create_time: OffsetDateTime,
     settled: SettledStatus,
     reboot: Option<RebootInProgress>,
@@ -144,21 +208,48 @@ struct ServerRecord {
     last_reboot_type: Option<RebootType>,
 }
 
+/// A private address for the server at `position`: 10.x.y.z, unique for 16 million servers.
+fn ip_for(position: usize) -> String {
+    let n = position + 10;
+    format!("10.{}.{}.{}", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff)
+}
+
+/// REGISTERED, or MAINTAINING for a server in maintenance mode.
+fn registered_status(maintain_status: bool) -> &'static str {
+    if maintain_status {
+        MAINTAINING
+    } else {
+        REGISTERED
+    }
+}
+
 impl ServerRecord {
-    fn from_spec(spec: ServerSpec, index: usize, now: OffsetDateTime) -> Self {
+    fn from_spec(spec: ServerSpec, position: usize, now: OffsetDateTime) -> Self {
         let name = spec
             .name
-            .unwrap_or_else(|| format!("app-server-{:04}", index + 1));
+            .unwrap_or_else(|| format!("app-server-{:04}", position + 1));
+        let freeze = if spec.frozen {
+            vec![FreezeEntry::arrears()]
+        } else {
+            Vec::new()
+        };
         Self {
             machine_name: name.to_uppercase(),
             name,
             server_group_id: spec
                 .server_group_id
                 .unwrap_or_else(|| DEFAULT_SERVER_GROUP_ID.to_owned()),
+            image_id: spec.image_id.unwrap_or_else(|| DEFAULT_IMAGE_ID.to_owned()),
             maintain_status: spec.maintain_status,
+            freeze,
+            session_count: spec.session_count,
+            tags: spec.tags,
+            ip_address: ip_for(position),
             create_time: now,
             settled: SettledStatus {
-                status: spec.status.unwrap_or_else(|| STATUS_REGISTERED.to_owned()),
+                status: spec
+                    .status
+                    .unwrap_or_else(|| registered_status(spec.maintain_status).to_owned()),
                 vm_status: spec.vm_status.unwrap_or_else(|| VM_ACTIVE.to_owned()),
                 task_status: spec.task_status.unwrap_or_else(|| TASK_IDLE.to_owned()),
                 update_time: now,
@@ -173,20 +264,20 @@ impl ServerRecord {
     /// Folds a finished reboot into the settled status, then describes the server at `now`.
     fn observe(&mut self, now: OffsetDateTime) -> ServerSnapshot {
         if let Some(reboot) = &self.reboot {
-            if now >= reboot.rebooting_until() {
+            if now >= reboot.done_at() {
                 self.settled = if reboot.ends_in_error {
                     SettledStatus {
                         status: STATUS_ABNORMAL.to_owned(),
                         vm_status: VM_ERROR.to_owned(),
                         task_status: TASK_IDLE.to_owned(),
-                        update_time: reboot.rebooting_until(),
+                        update_time: reboot.done_at(),
                     }
                 } else {
                     SettledStatus {
-                        status: STATUS_REGISTERED.to_owned(),
+                        status: REGISTERED.to_owned(),
                         vm_status: VM_ACTIVE.to_owned(),
                         task_status: TASK_IDLE.to_owned(),
-                        update_time: reboot.rebooting_until(),
+                        update_time: reboot.done_at(),
                     }
                 };
                 self.reboot = None;
@@ -209,34 +300,55 @@ impl ServerRecord {
             ),
             Some(reboot) if now < reboot.pending_until() => (
                 RebootPhase::Pending,
-                STATUS_REGISTERED.to_owned(),
+                REGISTERED.to_owned(),
                 VM_ACTIVE.to_owned(),
                 TASK_REBOOT_PENDING.to_owned(),
                 reboot.unchanged_until(),
             ),
-            Some(reboot) => {
+            Some(reboot) if now < reboot.rebooting_until() => {
                 let (vm, task) = match reboot.kind {
                     RebootType::Soft => (VM_REBOOT, TASK_REBOOTING),
                     RebootType::Hard => (VM_HARD_REBOOT, TASK_REBOOTING_HARD),
                 };
                 (
                     RebootPhase::Rebooting,
-                    STATUS_REGISTERED.to_owned(),
+                    UNREGISTER.to_owned(),
                     vm.to_owned(),
                     task.to_owned(),
                     reboot.pending_until(),
                 )
             }
+            Some(reboot) => (
+                RebootPhase::Registering,
+                UNREGISTER.to_owned(),
+                VM_ACTIVE.to_owned(),
+                TASK_IDLE.to_owned(),
+                reboot.rebooting_until(),
+            ),
+        };
+        // The agent's registration reads MAINTAINING in maintenance mode; a frozen server
+        // reads FREEZE whatever its agent does.
+        let status = if !self.freeze.is_empty() {
+            FREEZE.to_owned()
+        } else if status == REGISTERED || status == MAINTAINING {
+            registered_status(self.maintain_status).to_owned()
+        } else {
+            status
         };
         ServerSnapshot {
             id: self.id.clone(),
             name: self.name.clone(),
             machine_name: self.machine_name.clone(),
             server_group_id: self.server_group_id.clone(),
+            image_id: self.image_id.clone(),
             status,
             vm_status,
             task_status,
             maintain_status: self.maintain_status,
+            freeze: self.freeze.clone(),
+            session_count: self.session_count,
+            tags: self.tags.clone(),
+            ip_address: self.ip_address.clone(),
             create_time: format_api_time(self.create_time),
             update_time: format_api_time(update_time),
             phase,
@@ -404,7 +516,7 @@ impl ServerTable {
         }
     }
 
-    /// Forces status fields; cancels a reboot in progress. Returns false for an unknown id.
+    /// Forces what `change` sets (see [`StatusOverride`]). Returns false for an unknown id.
     pub fn override_status(
         &mut self,
         id: &str,
@@ -417,15 +529,66 @@ impl ServerTable {
         let Some(record) = self.records.get_mut(position) else {
             return false;
         };
-        let current = record.observe(now);
-        record.reboot = None;
-        record.settled = SettledStatus {
-            status: change.status.clone().unwrap_or(current.status),
-            vm_status: change.vm_status.clone().unwrap_or(current.vm_status),
-            task_status: change.task_status.clone().unwrap_or(current.task_status),
-            update_time: now,
-        };
+        if change.changes_status() {
+            let current = record.observe(now);
+            record.reboot = None;
+            record.settled = SettledStatus {
+                status: change.status.clone().unwrap_or(current.status),
+                vm_status: change.vm_status.clone().unwrap_or(current.vm_status),
+                task_status: change.task_status.clone().unwrap_or(current.task_status),
+                update_time: now,
+            };
+        }
+        if let Some(freeze) = &change.freeze {
+            record.freeze = freeze.clone();
+            record.settled.update_time = now;
+        }
+        if let Some(maintain_status) = change.maintain_status {
+            record.maintain_status = maintain_status;
+        }
+        if let Some(session_count) = change.session_count {
+            record.session_count = session_count;
+        }
         true
+    }
+
+    /// Adds `count` generated servers (`srv-NNNN`, numbers not taken yet) in group
+    /// `server_group_id`; returns their ids.
+    pub fn add_generated(
+        &mut self,
+        server_group_id: &str,
+        count: u32,
+        now: OffsetDateTime,
+    ) -> Vec<String> {
+        let mut added = Vec::new();
+        let mut number = 0u32;
+        while added.len() < count as usize {
+            number += 1;
+            let id = super::config::generated_server_id(number);
+            if self.contains(&id) {
+                continue;
+            }
+            let spec = ServerSpec::with_id(id.clone()).in_group(server_group_id);
+            if self.add(spec, now).is_ok() {
+                added.push(id);
+            }
+        }
+        added
+    }
+
+    /// The frozen servers among `ids`, with why.
+    pub fn frozen_among(&self, ids: &[String]) -> Vec<(String, Vec<FreezeEntry>)> {
+        ids.iter()
+            .filter_map(|id| {
+                let record = self.records.get(*self.index.get(id)?)?;
+                (!record.freeze.is_empty()).then(|| (id.clone(), record.freeze.clone()))
+            })
+            .collect()
+    }
+
+    /// Ids in table order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.records.iter().map(|record| record.id.as_str())
     }
 }
 
@@ -440,6 +603,7 @@ mod tests {
     const TIMING: RebootTiming = RebootTiming {
         pending_ms: 100,
         rebooting_ms: 200,
+        registering_ms: 100,
     };
 
     fn plan(kind: RebootType, unchanged_ms: u64, ends_in_error: &[String]) -> RebootPlan<'_> {
@@ -470,12 +634,28 @@ mod tests {
 
         let rebooting = table.get("a", start + Duration::from_millis(150)).unwrap();
         assert_eq!(
-            (rebooting.vm_status.as_str(), rebooting.task_status.as_str()),
-            (VM_REBOOT, TASK_REBOOTING)
+            (
+                rebooting.status.as_str(),
+                rebooting.vm_status.as_str(),
+                rebooting.task_status.as_str()
+            ),
+            (UNREGISTER, VM_REBOOT, TASK_REBOOTING)
         );
         assert!(rebooting.update_time > pending.update_time);
 
-        let done = table.get("a", start + Duration::from_millis(300)).unwrap();
+        let registering = table.get("a", start + Duration::from_millis(350)).unwrap();
+        assert_eq!(
+            (
+                registering.status.as_str(),
+                registering.vm_status.as_str(),
+                registering.task_status.as_str()
+            ),
+            (UNREGISTER, VM_ACTIVE, TASK_IDLE)
+        );
+        assert_eq!(registering.phase, RebootPhase::Registering);
+        assert!(registering.update_time > rebooting.update_time);
+
+        let done = table.get("a", start + Duration::from_millis(400)).unwrap();
         assert_eq!(
             (
                 done.status.as_str(),
@@ -485,7 +665,7 @@ mod tests {
             (STATUS_REGISTERED, VM_ACTIVE, TASK_IDLE)
         );
         assert_eq!(done.phase, RebootPhase::Idle);
-        assert!(done.update_time > rebooting.update_time);
+        assert!(done.update_time > registering.update_time);
         assert_eq!(done.reboot_count, 1);
         assert_eq!(done.last_reboot_type, Some(RebootType::Soft));
     }
@@ -529,7 +709,7 @@ mod tests {
         assert_eq!(pending.task_status, TASK_REBOOT_PENDING);
         let rebooting = table.get("a", start + Duration::from_millis(250)).unwrap();
         assert_eq!(rebooting.vm_status, VM_REBOOT);
-        let done = table.get("a", start + Duration::from_millis(400)).unwrap();
+        let done = table.get("a", start + Duration::from_millis(500)).unwrap();
         assert_eq!(done.phase, RebootPhase::Idle);
     }
 
@@ -558,6 +738,45 @@ mod tests {
             table.add(ServerSpec::with_id("a"), now),
             Err(ServerTableError::DuplicateId("a".into()))
         );
+    }
+
+    #[test]
+    fn maintenance_mode_reads_maintaining_and_frozen_servers_read_freeze() {
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let mut spec = ServerSpec::with_id("m");
+        spec.maintain_status = true;
+        let mut frozen = ServerSpec::with_id("f");
+        frozen.frozen = true;
+        let mut table = ServerTable::new(vec![spec, frozen], start).unwrap();
+        assert_eq!(table.get("m", start).unwrap().status, MAINTAINING);
+        table.start_reboot(&["m".to_owned()], &plan(RebootType::Soft, 0, &[]), start);
+        let registering = table.get("m", start + Duration::from_millis(350)).unwrap();
+        assert_eq!(registering.status, UNREGISTER);
+        let done = table.get("m", start + Duration::from_secs(1)).unwrap();
+        assert_eq!(done.status, MAINTAINING);
+        assert!(table.override_status(
+            "m",
+            &StatusOverride {
+                maintain_status: Some(false),
+                ..StatusOverride::default()
+            },
+            start
+        ));
+        assert_eq!(table.get("m", start).unwrap().status, STATUS_REGISTERED);
+
+        let f = table.get("f", start).unwrap();
+        assert_eq!(
+            (f.status.as_str(), f.vm_status.as_str()),
+            (FREEZE, VM_ACTIVE)
+        );
+        assert_eq!(f.freeze, vec![FreezeEntry::arrears()]);
+        assert_eq!(
+            table.frozen_among(&["m".to_owned(), "f".to_owned(), "x".to_owned()]),
+            vec![("f".to_owned(), vec![FreezeEntry::arrears()])]
+        );
+        assert!(table.override_status("f", &StatusOverride::repaired(), start));
+        assert_eq!(table.get("f", start).unwrap().status, STATUS_REGISTERED);
+        assert!(table.get("f", start).unwrap().freeze.is_empty());
     }
 
     #[test]

@@ -3,15 +3,19 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use super::config::{CredentialsConfig, FaultScope, Faults, RebootTiming};
+use super::config::{CredentialsConfig, FaultScope, Faults, QuotaFault, RebootTiming};
 use super::errors::ApiError;
 use super::log::{Operation, RequestLog};
 use super::servers::{ServerSnapshot, ServerTable};
+
+/// The limit a throttling message names when no quota is configured (the Workspace desktop
+/// API pages speak of 100–200 calls a minute).
+pub(crate) const PLACEHOLDER_LIMIT_PER_MINUTE: u32 = 100;
 
 /// How many requests ended which way since the simulator started.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,7 +24,10 @@ pub struct RequestCounters {
     pub requests: u64,
     /// Batch reboot requests answered 200.
     pub accepted_reboots: u64,
+    /// Answered 429 by the "first N" throttle fault.
     pub throttled: u64,
+    /// Answered 429 because the account's quota (token bucket) was empty.
+    pub quota_rejections: u64,
     pub concurrency_rejections: u64,
     pub server_errors: u64,
     pub failing_id_batches: u64,
@@ -67,6 +74,45 @@ pub(crate) struct Inner {
     faults: Faults,
     throttles_left: u32,
     server_errors_left: u32,
+    bucket: Option<TokenBucket>,
+}
+
+/// The account's quota: holds at most `capacity` tokens, refilled at `per_sec`.
+#[derive(Debug)]
+struct TokenBucket {
+    capacity: f64,
+    per_sec: f64,
+    tokens: f64,
+    refilled_at: Instant,
+}
+
+impl TokenBucket {
+    fn new(fault: &QuotaFault) -> Self {
+        let capacity = f64::from(fault.limit);
+        #[allow(clippy::cast_precision_loss)] // periods are seconds to hours
+        let period = fault.period_secs.max(1) as f64;
+        Self {
+            capacity,
+            per_sec: capacity / period,
+            tokens: capacity,
+            refilled_at: Instant::now(),
+        }
+    }
+
+    /// Takes one token if there is one.
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now
+            .saturating_duration_since(self.refilled_at)
+            .as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_sec).min(self.capacity);
+        self.refilled_at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 fn in_scope(scope: FaultScope, operation: Operation) -> bool {
@@ -96,6 +142,7 @@ impl Inner {
             faults: Faults::default(),
             throttles_left: 0,
             server_errors_left: 0,
+            bucket: None,
         };
         inner.set_faults(faults);
         inner
@@ -105,8 +152,9 @@ impl Inner {
         &self.faults
     }
 
-    /// Replaces the faults and restarts the "first N" budgets.
+    /// Replaces the faults and restarts the "first N" budgets (and fills the quota bucket).
     pub fn set_faults(&mut self, faults: Faults) {
+        self.bucket = faults.quota.as_ref().map(TokenBucket::new);
         self.throttles_left = faults.throttle.as_ref().map_or(0, |fault| fault.first_n);
         self.server_errors_left = faults
             .server_errors
@@ -122,7 +170,39 @@ impl Inner {
             return None;
         }
         self.throttles_left -= 1;
-        Some(ApiError::throttled(fault.retry_after_secs))
+        let (limit, period) = self
+            .faults
+            .quota
+            .as_ref()
+            .map_or((PLACEHOLDER_LIMIT_PER_MINUTE, 60), |quota| {
+                (quota.limit, quota.period_secs)
+            });
+        Some(ApiError::throttled(limit, period, fault.retry_after_secs))
+    }
+
+    /// Replaces only `error_after_reboot_ids`.
+    pub fn set_error_after_reboot(&mut self, ids: Vec<String>) {
+        self.faults.error_after_reboot_ids = ids;
+    }
+
+    /// Replaces only the quota (a full bucket), leaving the other faults' budgets alone.
+    pub fn set_quota(&mut self, quota: Option<QuotaFault>) {
+        self.bucket = quota.as_ref().map(TokenBucket::new);
+        self.faults.quota = quota;
+    }
+
+    /// Takes one token from the account's quota; the 429 to answer when it is empty.
+    pub fn take_quota(&mut self) -> Option<ApiError> {
+        let bucket = self.bucket.as_mut()?;
+        if bucket.take(Instant::now()) {
+            return None;
+        }
+        let quota = self.faults.quota.as_ref()?;
+        Some(ApiError::throttled(
+            quota.limit,
+            quota.period_secs,
+            quota.retry_after_secs,
+        ))
     }
 
     /// Spends one injected 5xx from the budget when this request is in scope.
