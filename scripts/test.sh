@@ -10,7 +10,8 @@
 #   1. a real Terraform 1.0.3 (scripts/install-terraform.sh), exported as TFWS_TERRAFORM_1_0_3;
 #      the tests also use any other `terraform`/`tofu` on PATH and the CLIs named by
 #      TF_ACC_CLI / TFWS_TEST_CLIS (see README, "Which CLIs the tests use");
-#   2. `cargo test --all-targets` (unit, property, integration and end-to-end tests; bench
+#   2. `cargo test --all-targets --all-features` (the simulator is the cargo feature `simulator`;
+#      unit, property, integration and end-to-end tests; bench
 #      targets run once in test mode) and `cargo test --doc`;
 #   3. scripts/demo.sh, with Terraform 1.0.3 (the README's first command must keep working);
 #   4. each bench target with `cargo bench --bench NAME` (TFWS_BENCH_QUICK=1 asks for a short
@@ -119,7 +120,7 @@ done
 section "cargo test --all-targets"
 test_log="${log_dir}/test.log"
 set +e
-cargo test --all-targets --no-fail-fast 2>&1 | tee "${test_log}"
+cargo test --all-targets --all-features --no-fail-fast 2>&1 | tee "${test_log}"
 status=${PIPESTATUS[0]}
 all_targets_status=${status}
 set -e
@@ -128,7 +129,7 @@ record "cargo test --all-targets" "$([[ ${status} -eq 0 ]] && echo ok || echo "f
 section "cargo test --doc"
 doc_log="${log_dir}/doc.log"
 set +e
-cargo test --doc --no-fail-fast 2>&1 | tee "${doc_log}"
+cargo test --doc --all-features --no-fail-fast 2>&1 | tee "${doc_log}"
 status=${PIPESTATUS[0]}
 set -e
 record "cargo test --doc" "$([[ ${status} -eq 0 ]] && echo ok || echo "failed (exit ${status})")"
@@ -169,7 +170,7 @@ for package in json.load(sys.stdin)["packages"]:
     for bench in ${bench_names}; do
         section "cargo bench --bench ${bench}"
         set +e
-        TFWS_BENCH_QUICK=1 timeout "${TFWS_BENCH_TIMEOUT:-900}" cargo bench --bench "${bench}"
+        TFWS_BENCH_QUICK=1 timeout "${TFWS_BENCH_TIMEOUT:-900}" cargo bench --all-features --bench "${bench}"
         status=$?
         set -e
         if [[ ${status} -eq 124 ]]; then
