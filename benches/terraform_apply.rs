@@ -36,9 +36,9 @@ use support::{
     TERRAFORM_BLOCK,
 };
 use tfws::workspace::simulator::{
-    AccessKeyCredential, CredentialsConfig, Operation, RebootPhase, RebootTiming, SimulatorConfig,
-    SimulatorHandle,
+    CredentialsConfig, Operation, RebootPhase, RebootTiming, SimulatorConfig, SimulatorHandle,
 };
+use tfws::workspace::Credentials;
 
 const PROVIDER: &str = env!("CARGO_BIN_EXE_terraform-provider-workspace");
 /// First argument that turns this binary into the provider wrapper (see the module docs).
@@ -231,7 +231,7 @@ fn run_apply(cli: &TerraformCli, scenario: &Scenario) -> Run {
 fn simulator_config(scenario: &Scenario) -> SimulatorConfig {
     SimulatorConfig {
         credentials: CredentialsConfig {
-            access_keys: vec![AccessKeyCredential::new(ACCESS_KEY, SECRET_KEY)],
+            access_keys: vec![Credentials::ak_sk(ACCESS_KEY, SECRET_KEY)],
             ..CredentialsConfig::default()
         },
         server_count: u32::try_from(scenario.server_count()).expect("server count fits u32"),

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::{tfjson, CommandOutput, InstallMethod, LocalSimulator, TerraformCli, TestWorkdir};
 use tfws::workspace::simulator::{
-    AccessKeyCredential, AuthKind, CredentialsConfig, FailingIdsFault, FaultScope, Faults,
-    InjectedFault, Operation, RebootPhase, RebootTiming, RequestLogEntry, ServerErrorFault,
-    SimulatorConfig, SimulatorHandle, ThrottleFault,
+    AuthKind, CredentialsConfig, FailingIdsFault, FaultScope, Faults, InjectedFault, Operation,
+    RebootPhase, RebootTiming, RequestLogEntry, ServerErrorFault, SimulatorConfig, SimulatorHandle,
+    ThrottleFault,
 };
 use tfws::workspace::wire::RebootType;
 
@@ -100,11 +100,11 @@ fn simulator_config(server_count: u32) -> SimulatorConfig {
     SimulatorConfig {
         credentials: CredentialsConfig {
             access_keys: vec![
-                AccessKeyCredential::new(ACCESS_KEY, SECRET_KEY),
-                AccessKeyCredential::new(TEMP_ACCESS_KEY, TEMP_SECRET_KEY)
+                tfws::workspace::Credentials::ak_sk(ACCESS_KEY, SECRET_KEY),
+                tfws::workspace::Credentials::ak_sk(TEMP_ACCESS_KEY, TEMP_SECRET_KEY)
                     .with_security_token(SECURITY_TOKEN),
             ],
-            iam_tokens: vec![IAM_TOKEN.to_owned()],
+            iam_tokens: vec![tfws::workspace::Credentials::token(IAM_TOKEN)],
             allow_anonymous: false,
         },
         server_count,

@@ -3,15 +3,15 @@
 
 use std::time::Duration;
 
-use tfws::workspace::client::{Auth, Client, ClientConfig};
+use tfws::workspace::client::{Client, ClientConfig};
 use tfws::workspace::error::ClientError;
 use tfws::workspace::simulator::{
-    AccessKeyCredential, AuthKind, CredentialsConfig, FailingIdsFault, FaultScope, Operation,
-    RebootPhase, RebootTiming, ServerErrorFault, ServerSpec, Simulator, SimulatorConfig,
-    SimulatorHandle, ThrottleFault,
+    AuthKind, CredentialsConfig, FailingIdsFault, FaultScope, Operation, RebootPhase, RebootTiming,
+    ServerErrorFault, ServerSpec, Simulator, SimulatorConfig, SimulatorHandle, ThrottleFault,
 };
 use tfws::workspace::wait::{WaitOptions, WaitOutcome};
 use tfws::workspace::wire::{ListQuery, RebootType};
+use tfws::workspace::Credentials;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -31,10 +31,10 @@ fn sim_config(server_count: u32) -> SimulatorConfig {
         project_id: PROJECT.to_owned(),
         credentials: CredentialsConfig {
             access_keys: vec![
-                AccessKeyCredential::new(AK, SK),
-                AccessKeyCredential::new(TEMP_AK, TEMP_SK).with_security_token(SECURITY_TOKEN),
+                Credentials::ak_sk(AK, SK),
+                Credentials::ak_sk(TEMP_AK, TEMP_SK).with_security_token(SECURITY_TOKEN),
             ],
-            iam_tokens: vec![IAM_TOKEN.to_owned()],
+            iam_tokens: vec![Credentials::token(IAM_TOKEN)],
             allow_anonymous: false,
         },
         server_count,
@@ -50,17 +50,16 @@ async fn start(config: SimulatorConfig) -> SimulatorHandle {
     Simulator::start(config).await.expect("simulator starts")
 }
 
-fn aksk() -> Auth {
-    Auth::AkSk {
-        access_key: AK.into(),
-        secret_key: SK.into(),
-        security_token: None,
-    }
+fn aksk() -> Credentials {
+    Credentials::ak_sk(AK, SK)
 }
 
-fn client_config(sim: &SimulatorHandle, auth: Auth) -> ClientConfig {
+fn client_config(sim: &SimulatorHandle, credentials: Credentials) -> ClientConfig {
     let url = Url::parse(&sim.base_url()).expect("simulator URL parses");
-    let mut config = ClientConfig::new(url, PROJECT, auth);
+    let mut config = ClientConfig::new(url, PROJECT, credentials);
+    // Each simulator has its own port, hence its own process-wide budget; these tests are
+    // about retries and batching, not the rate, so the budget is out of the way.
+    config.max_requests_per_second = 10_000.0;
     config.retry_base_delay = Duration::from_millis(5);
     config.retry_max_delay = Duration::from_millis(40);
     config.request_timeout = Duration::from_secs(10);
@@ -577,7 +576,7 @@ async fn token_and_security_token_auth_are_accepted() {
     let sim = start(sim_config(3)).await;
 
     let token_client =
-        Client::new(client_config(&sim, Auth::Token(IAM_TOKEN.into()))).expect("client builds");
+        Client::new(client_config(&sim, Credentials::token(IAM_TOKEN))).expect("client builds");
     let server =
         guarded(token_client.get_server("srv-0001", &CancellationToken::new(), far_deadline()))
             .await
@@ -586,11 +585,7 @@ async fn token_and_security_token_auth_are_accepted() {
 
     let temp_client = Client::new(client_config(
         &sim,
-        Auth::AkSk {
-            access_key: TEMP_AK.into(),
-            secret_key: TEMP_SK.into(),
-            security_token: Some(SECURITY_TOKEN.into()),
-        },
+        Credentials::temporary(TEMP_AK, TEMP_SK, SECURITY_TOKEN),
     ))
     .expect("client builds");
     let report = guarded(temp_client.batch_reboot(
@@ -607,7 +602,7 @@ async fn token_and_security_token_auth_are_accepted() {
     assert!(sim.requests().iter().all(|r| r.status == Some(200)));
 
     let wrong_token =
-        Client::new(client_config(&sim, Auth::Token("not-the-token".into()))).expect("builds");
+        Client::new(client_config(&sim, Credentials::token("not-the-token"))).expect("builds");
     let error =
         guarded(wrong_token.get_server("srv-0001", &CancellationToken::new(), far_deadline()))
             .await
@@ -622,11 +617,7 @@ async fn a_wrong_secret_gives_apigw_0301_with_the_gateway_canonical_request() {
     let sim = start(sim_config(1)).await;
     let wrong = Client::new(client_config(
         &sim,
-        Auth::AkSk {
-            access_key: TEMP_AK.into(),
-            secret_key: "wrong-secret-do-not-print".into(),
-            security_token: Some(SECURITY_TOKEN.into()),
-        },
+        Credentials::temporary(TEMP_AK, "wrong-secret-do-not-print", SECURITY_TOKEN),
     ))
     .expect("client builds");
     let error = guarded(wrong.get_server("srv-0001", &CancellationToken::new(), far_deadline()))

@@ -8,9 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tfws::workspace::simulator::{
-    AccessKeyCredential, ServerSpec, Simulator, SimulatorConfig, SimulatorError,
-};
+use tfws::workspace::simulator::{ServerSpec, Simulator, SimulatorConfig, SimulatorError};
+use tfws::workspace::Credentials;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -103,14 +102,16 @@ fn load_config(args: &Args) -> Result<SimulatorConfig, CliError> {
         .servers
         .extend(args.server_ids.iter().cloned().map(ServerSpec::with_id));
     if let (Some(access_key), Some(secret_key)) = (&args.access_key, &args.secret_key) {
-        let mut credential = AccessKeyCredential::new(access_key.clone(), secret_key.clone());
-        credential.security_token = args.security_token.clone();
+        let mut credential = Credentials::ak_sk(access_key.clone(), secret_key.clone());
+        if let Some(token) = &args.security_token {
+            credential = credential.with_security_token(token.clone());
+        }
         config.credentials.access_keys.push(credential);
     }
     config
         .credentials
         .iam_tokens
-        .extend(args.tokens.iter().cloned());
+        .extend(args.tokens.iter().cloned().map(Credentials::Token));
     if let Some(path) = &args.request_log {
         config.request_log = Some(path.clone());
     }

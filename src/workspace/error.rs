@@ -148,6 +148,13 @@ pub enum ClientError {
         /// False only when the connection was never established (the request was not sent).
         maybe_processed: bool,
     },
+    /// The server's TLS certificate is not trusted (never retried). The message ends with what
+    /// to do about it ([`TLS_ADVICE`](crate::workspace::trust::TLS_ADVICE)).
+    #[error(
+        "the TLS certificate of {host} is not trusted: {problem}. {}.",
+        crate::workspace::trust::TLS_ADVICE
+    )]
+    Tls { host: String, problem: String },
     /// No answer within the per-request timeout.
     #[error("no answer within {}: the request may or may not have been carried out by the service", humanize(*.after))]
     Timeout { after: Duration },

@@ -36,9 +36,9 @@ use tokio::task::JoinHandle;
 
 pub use auth::{authenticate, AuthError, AuthKind, Authenticated, ReceivedRequest};
 pub use config::{
-    AccessKeyCredential, CredentialsConfig, FailingIdsFault, FaultScope, Faults, RebootTiming,
-    ServerErrorFault, ServerSpec, SimulatorConfig, ThrottleFault, DEFAULT_MAX_CLOCK_SKEW_SECS,
-    DEFAULT_PROJECT_ID, DEFAULT_SERVER_GROUP_ID,
+    CredentialsConfig, FailingIdsFault, FaultScope, Faults, RebootTiming, ServerErrorFault,
+    ServerSpec, SimulatorConfig, ThrottleFault, DEFAULT_MAX_CLOCK_SKEW_SECS, DEFAULT_PROJECT_ID,
+    DEFAULT_SERVER_GROUP_ID,
 };
 pub use log::{InjectedFault, Operation, RequestLogEntry};
 pub use servers::{RebootPhase, ServerSnapshot, ServerTableError, StatusOverride};
