@@ -152,6 +152,78 @@ async fn throttling_is_retried_and_succeeds() {
 }
 
 #[tokio::test]
+async fn throttling_is_retried_past_max_retries_and_slows_the_whole_process() {
+    let mut config = sim_config(2);
+    config.faults.throttle = Some(ThrottleFault {
+        first_n: 6,
+        retry_after_secs: None,
+        scope: FaultScope::All,
+    });
+    let sim = start(config).await;
+    let mut cfg = client_config(&sim, aksk());
+    cfg.max_retries = 1;
+    let throttled_client = Client::new(cfg.clone()).expect("client builds");
+    let other_client = Client::new(cfg.clone()).expect("client builds");
+    let full_rate = other_client.limiter().rate();
+    let server = guarded(throttled_client.get_server(
+        "srv-0001",
+        &CancellationToken::new(),
+        far_deadline(),
+    ))
+    .await
+    .expect("answered once the throttling stopped");
+    assert_eq!(server.id, "srv-0001");
+    // Six 429s and the success: far more attempts than `max_retries` allows for 5xx.
+    assert_eq!(throttled_client.requests_sent(), 7);
+    assert_eq!(sim.state().counters.throttled, 6);
+    // Every client of the process for this endpoint and project shares the budget that the
+    // 429s slowed down; a client of another project has a budget of its own.
+    assert!(std::sync::Arc::ptr_eq(
+        throttled_client.limiter(),
+        other_client.limiter()
+    ));
+    assert!(
+        other_client.limiter().rate() < full_rate,
+        "{} < {full_rate}",
+        other_client.limiter().rate()
+    );
+    let mut elsewhere = cfg;
+    elsewhere.project_id = "another-project".into();
+    let elsewhere = Client::new(elsewhere).expect("client builds");
+    assert!(!std::sync::Arc::ptr_eq(
+        elsewhere.limiter(),
+        other_client.limiter()
+    ));
+    assert_eq!(elsewhere.limiter().rate(), full_rate);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn server_errors_obey_max_retries() {
+    for (max_retries, status) in [(0u32, 500u16), (2, 503)] {
+        let mut config = sim_config(1);
+        config.faults.server_errors = Some(ServerErrorFault {
+            first_n: 100,
+            status,
+            error_code: None,
+            error_msg: None,
+            scope: FaultScope::All,
+        });
+        let sim = start(config).await;
+        let mut cfg = client_config(&sim, aksk());
+        cfg.max_retries = max_retries;
+        let client = Client::new(cfg).expect("client builds");
+        let error =
+            guarded(client.get_server("srv-0001", &CancellationToken::new(), far_deadline()))
+                .await
+                .expect_err("the 5xx outlasts the retries");
+        assert_eq!(error.api_error().map(|e| e.status), Some(status));
+        assert_eq!(client.requests_sent(), max_retries as usize + 1);
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
 async fn retry_after_is_honoured() {
     let mut config = sim_config(1);
     config.faults.throttle = Some(ThrottleFault {
@@ -389,7 +461,8 @@ async fn the_deadline_bounds_retries() {
     });
     let sim = start(config).await;
     let mut cfg = client_config(&sim, aksk());
-    cfg.max_retries = u32::MAX;
+    // Throttling is retried until the deadline whatever `max_retries` says.
+    cfg.max_retries = 0;
     let client = Client::new(cfg).expect("client builds");
     let deadline = Instant::now() + Duration::from_millis(300);
     let report = guarded(client.batch_reboot(
