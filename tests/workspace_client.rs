@@ -165,13 +165,10 @@ async fn throttling_is_retried_past_max_retries_and_slows_the_whole_process() {
     let throttled_client = Client::new(cfg.clone()).expect("client builds");
     let other_client = Client::new(cfg.clone()).expect("client builds");
     let full_rate = other_client.limiter().rate();
-    let server = guarded(throttled_client.get_server(
-        "srv-0001",
-        &CancellationToken::new(),
-        far_deadline(),
-    ))
-    .await
-    .expect("answered once the throttling stopped");
+    let server =
+        guarded(throttled_client.get_server("srv-0001", &CancellationToken::new(), far_deadline()))
+            .await
+            .expect("answered once the throttling stopped");
     assert_eq!(server.id, "srv-0001");
     // Six 429s and the success: far more attempts than `max_retries` allows for 5xx.
     assert_eq!(throttled_client.requests_sent(), 7);

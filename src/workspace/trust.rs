@@ -152,11 +152,8 @@ pub(crate) fn certificate_problem(error: &(dyn StdError + 'static)) -> Option<St
             .downcast_ref::<std::io::Error>()
             .and_then(std::io::Error::get_ref)
         {
-            let inner: &(dyn StdError + 'static) = inner;
-            if let Some(problem) = rustls_problem(inner) {
-                return Some(problem);
-            }
-            current = inner.source();
+            // The inner error may be another `io::Error` (hyper wraps rustls' one again).
+            current = Some(inner);
             continue;
         }
         current = err.source();
@@ -181,7 +178,11 @@ mod tests {
     fn finds_the_certificate_error_inside_io_errors() {
         let rustls_error =
             rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
-        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, rustls_error);
+        // As reqwest reports it: an `io::Error` in an `io::Error` around rustls' error.
+        let io = std::io::Error::other(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls_error,
+        ));
         let wrapped = ClientError::InvalidConfig("outer".into());
         assert_eq!(certificate_problem(&wrapped), None);
         let problem = certificate_problem(&io).expect("found");
