@@ -53,10 +53,12 @@ const TEST_SECRETS: [&str; 6] = [
 /// The resource every single-resource test declares.
 const ADDRESS: &str = "workspace_app_server_reboot.test";
 
-/// Keeps the waits short: the simulated reboots take a few hundred milliseconds.
-const FAST_WAIT_ENV: [(&str, &str); 2] = [
+/// Keeps the waits short: the simulated reboots take a few hundred milliseconds, and the
+/// simulator has no quota unless a test gives it one.
+const FAST_WAIT_ENV: [(&str, &str); 3] = [
     ("HW_WORKSPACE_POLL_INTERVAL", "50ms"),
     ("HW_WORKSPACE_SETTLE_TIME", "200ms"),
+    ("HW_WORKSPACE_MAX_REQUESTS_PER_SECOND", "1000"),
 ];
 
 // ------------------------------------------------------------------------------- fixtures

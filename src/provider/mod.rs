@@ -258,6 +258,15 @@ fn build_client(
     );
     client_config.insecure = settings.insecure;
     client_config.max_retries = settings.max_retries;
+    // Bridge until the provider argument `max_requests_per_second` is declared with this
+    // variable as its fallback (the framework's attribute declarations); ignored when invalid.
+    if let Some(rate) = std::env::var("HW_WORKSPACE_MAX_REQUESTS_PER_SECOND")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|r| r.is_finite() && *r > 0.0)
+    {
+        client_config.max_requests_per_second = rate;
+    }
     client_config.user_agent = user_agent(terraform_version);
     tracing::debug!(
         base_url = %client_config.base_url,

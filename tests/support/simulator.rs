@@ -66,6 +66,8 @@ impl LocalSimulator {
             ("HW_ACCESS_KEY", TEST_ACCESS_KEY.to_string()),
             ("HW_SECRET_KEY", TEST_SECRET_KEY.to_string()),
             ("HW_WORKSPACE_POLL_INTERVAL", "100ms".to_string()),
+            // The simulator has no quota unless a test gives it one.
+            ("HW_WORKSPACE_MAX_REQUESTS_PER_SECOND", "1000".to_string()),
         ]
         .into_iter()
         .map(|(key, value)| (key.to_string(), value))
