@@ -3,6 +3,9 @@
 //! with real certificate verification, to a real simulator. Kept in the tests because the
 //! simulator itself serves plain HTTP.
 
+// Each TLS test binary uses a different part of this helper.
+#![allow(dead_code)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
