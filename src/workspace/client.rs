@@ -47,10 +47,11 @@ pub const DEFAULT_MAX_RETRIES: u32 = 5;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default number of requests in flight at once.
 ///
-/// Why 4: the gateway throttles per user (observed: 200 requests per 5 minutes) and answers a
-/// burst with 429. A batch reboot of 1,000 servers is only 50 requests, so 4 at a time finishes
-/// in about 13 round trips while staying far below any burst limit and leaving headroom for
-/// other tools of the same account; throttling that still happens is absorbed by the retries.
+/// Why 4: the rate is the process-wide limiter's business
+/// ([`DEFAULT_MAX_REQUESTS_PER_SECOND`]); this only bounds how many answers one client awaits
+/// at once, so that a slow gateway does not pile up open connections. A batch reboot of 1,000
+/// servers is only 50 requests, and 4 in flight cover the limiter's default rate even at a
+/// few seconds per answer.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 4;
 /// Default delay before the first retry.
 pub const DEFAULT_RETRY_BASE_DELAY: Duration = Duration::from_secs(1);

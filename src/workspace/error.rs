@@ -332,5 +332,22 @@ mod tests {
         assert!(t.to_string().contains("may or may not"));
         assert!(t.is_retryable());
         assert!(!ClientError::InvalidInput("x".into()).is_retryable());
+        let tls = ClientError::Tls {
+            host: "h:443".into(),
+            problem: "invalid peer certificate: UnknownIssuer".into(),
+        };
+        assert!(!tls.is_retryable());
+        let message = tls.to_string();
+        assert!(message.starts_with(
+            "the TLS certificate of h:443 is not trusted: invalid peer certificate: UnknownIssuer. "
+        ));
+        for fix in [
+            "SSL_CERT_FILE",
+            "SSL_CERT_DIR",
+            "insecure = true",
+            "HW_INSECURE",
+        ] {
+            assert!(message.contains(fix), "{message}");
+        }
     }
 }
