@@ -375,7 +375,13 @@ impl Client {
         let mut throttled = 0u32;
         loop {
             let outcome = self
-                .attempt(request, cancel, deadline, retry + throttled, &mut sent)
+                .attempt(
+                    request,
+                    cancel,
+                    deadline,
+                    retry.saturating_add(throttled),
+                    &mut sent,
+                )
                 .await;
             let (error, retry_after) = match outcome {
                 AttemptOutcome::Done(response) => {
@@ -418,7 +424,7 @@ impl Client {
             tracing::debug!(
                 method = %request.method,
                 path = %request.path,
-                attempt = retry + throttled + 1,
+                attempt = retry.saturating_add(throttled).saturating_add(1),
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 error = %error,
                 "workspace API: retrying"
@@ -514,7 +520,7 @@ impl Client {
         drop(permit);
         match answered {
             Err(_elapsed) => {
-                tracing::debug!(method = %request.method, path = %request.path, attempt = retry + 1, "workspace API: no answer in time");
+                tracing::debug!(method = %request.method, path = %request.path, attempt = retry.saturating_add(1), "workspace API: no answer in time");
                 let error = ClientError::Timeout { after: timeout };
                 if cut_by_deadline {
                     AttemptOutcome::Stop(ClientError::DeadlineExceeded {
@@ -528,7 +534,7 @@ impl Client {
                 }
             }
             Ok(Err(e)) => {
-                tracing::debug!(method = %request.method, path = %request.path, attempt = retry + 1, error = %e, "workspace API: transport error");
+                tracing::debug!(method = %request.method, path = %request.path, attempt = retry.saturating_add(1), error = %e, "workspace API: transport error");
                 match trust::certificate_problem(&e) {
                     // The next attempt would meet the same certificate: stop, and say what to do.
                     Some(problem) => AttemptOutcome::Stop(ClientError::Tls {
@@ -547,7 +553,7 @@ impl Client {
                     path = %request.path,
                     status,
                     request_id = request_id.as_deref().unwrap_or("-"),
-                    attempt = retry + 1,
+                    attempt = retry.saturating_add(1),
                     "workspace API answer"
                 );
                 if (200..300).contains(&status) {
