@@ -8,11 +8,10 @@
 
 use std::time::Duration;
 
-use tfws::workspace::client::{Auth, Client, ClientConfig, DEFAULT_MAX_CONCURRENCY};
-use tfws::workspace::simulator::{
-    AccessKeyCredential, CredentialsConfig, Simulator, SimulatorConfig,
-};
+use tfws::workspace::client::{Client, ClientConfig, DEFAULT_MAX_CONCURRENCY};
+use tfws::workspace::simulator::{CredentialsConfig, Simulator, SimulatorConfig};
 use tfws::workspace::wire::{RebootType, MAX_IDS_PER_BATCH};
+use tfws::workspace::Credentials;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -30,7 +29,7 @@ async fn one_run(servers: u32, concurrency: usize) -> Run {
     let config = SimulatorConfig {
         project_id: PROJECT.to_owned(),
         credentials: CredentialsConfig {
-            access_keys: vec![AccessKeyCredential::new(AK, SK)],
+            access_keys: vec![Credentials::ak_sk(AK, SK)],
             ..CredentialsConfig::default()
         },
         server_count: servers,
@@ -42,15 +41,9 @@ async fn one_run(servers: u32, concurrency: usize) -> Run {
     };
     let sim = Simulator::start(config).await.expect("simulator starts");
     let url = url::Url::parse(&sim.base_url()).expect("simulator URL");
-    let mut client_config = ClientConfig::new(
-        url,
-        PROJECT,
-        Auth::AkSk {
-            access_key: AK.into(),
-            secret_key: SK.into(),
-            security_token: None,
-        },
-    );
+    let mut client_config = ClientConfig::new(url, PROJECT, Credentials::ak_sk(AK, SK));
+    // The bench measures the client and the simulator, not the request budget.
+    client_config.max_requests_per_second = 1e9;
     client_config.max_concurrency = concurrency;
     let client = Client::new(client_config).expect("client builds");
     let ids: Vec<String> = sim.state().servers.into_iter().map(|s| s.id).collect();

@@ -8,14 +8,15 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tfws::workspace::readiness::{self, Condition};
-use tfws::workspace::signing::{self, Credentials, RequestToSign, Signer};
+use tfws::workspace::signing::{self, RequestToSign, Signer};
 use tfws::workspace::simulator::{
-    authenticate, AccessKeyCredential, AuthError, AuthKind, CredentialsConfig, FailingIdsFault,
-    FaultScope, Faults, FreezeEntry, InjectedFault, Operation, QuotaFault, RebootPhase,
-    RebootTiming, ReceivedRequest, RequestLogEntry, ServerErrorFault, ServerSpec, Simulator,
-    SimulatorConfig, SimulatorHandle, SimulatorState, StatusOverride, ThrottleFault,
+    authenticate, AuthError, AuthKind, CredentialsConfig, FailingIdsFault, FaultScope, Faults,
+    FreezeEntry, InjectedFault, Operation, QuotaFault, RebootPhase, RebootTiming,
+    ReceivedRequest, RequestLogEntry, ServerErrorFault, ServerSpec, Simulator, SimulatorConfig,
+    SimulatorHandle, SimulatorState, StatusOverride, ThrottleFault,
 };
 use tfws::workspace::wire::{self, AppServer, ListAppServersResponse, RebootType};
+use tfws::workspace::Credentials;
 use time::OffsetDateTime;
 
 const AK: &str = "SIMULATORTESTAK00001";
@@ -32,10 +33,10 @@ const POLL_PAUSE: Duration = Duration::from_millis(10);
 fn credentials() -> CredentialsConfig {
     CredentialsConfig {
         access_keys: vec![
-            AccessKeyCredential::new(AK, SK),
-            AccessKeyCredential::new(TEMP_AK, TEMP_SK).with_security_token(SECURITY_TOKEN),
+            Credentials::ak_sk(AK, SK),
+            Credentials::ak_sk(TEMP_AK, TEMP_SK).with_security_token(SECURITY_TOKEN),
         ],
-        iam_tokens: vec![IAM_TOKEN.to_owned()],
+        iam_tokens: vec![Credentials::token(IAM_TOKEN)],
         allow_anonymous: false,
     }
 }
@@ -171,7 +172,8 @@ impl<'a> Call<'a> {
                     headers.push(("X-Security-Token".to_owned(), (*token).to_owned()));
                     send_headers.push(("X-Security-Token".to_owned(), (*token).to_owned()));
                 }
-                let signer = Signer::new(Credentials::new(*access_key, *secret_key, None));
+                let signer =
+                    Signer::new(Credentials::ak_sk(*access_key, *secret_key)).expect("AK/SK signs");
                 let signed = signer
                     .sign(&RequestToSign {
                         method: self.method.as_str(),
@@ -313,8 +315,10 @@ fn vector_request(file: &VectorFile, case: &VectorCase, authorization: &str) -> 
         .map(signing::encode)
         .collect::<Vec<_>>()
         .join("/");
-    let mut credential = AccessKeyCredential::new(&file.access_key, &file.secret_key);
-    credential.security_token = case.headers.get("X-Security-Token").cloned();
+    let mut credential = Credentials::ak_sk(&file.access_key, &file.secret_key);
+    if let Some(token) = case.headers.get("X-Security-Token") {
+        credential = credential.with_security_token(token);
+    }
     let signed_at = signing::parse_sdk_date(&case.headers["X-Sdk-Date"]).unwrap();
     VectorRequest {
         headers,
@@ -421,7 +425,8 @@ fn verifier_rejects_a_changed_body_and_a_missing_security_token() {
         verify_vector(&request, &changed, request.signed_at),
         Err(AuthError::SignatureMismatch { .. })
     ));
-    request.credentials.access_keys[0].security_token = Some("another-token".to_owned());
+    request.credentials.access_keys[0] =
+        Credentials::temporary(&file.access_key, &file.secret_key, "another-token");
     assert_eq!(
         verify_vector(&request, case, request.signed_at),
         Err(AuthError::BadSecurityToken)

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::{tfjson, CommandOutput, InstallMethod, LocalSimulator, TerraformCli, TestWorkdir};
 use tfws::workspace::simulator::{
-    AccessKeyCredential, AuthKind, CredentialsConfig, FailingIdsFault, FaultScope, Faults,
-    InjectedFault, Operation, RebootPhase, RebootTiming, RequestLogEntry, ServerErrorFault,
-    SimulatorConfig, SimulatorHandle, ThrottleFault,
+    AuthKind, CredentialsConfig, FailingIdsFault, FaultScope, Faults, InjectedFault, Operation,
+    RebootPhase, RebootTiming, RequestLogEntry, ServerErrorFault, SimulatorConfig, SimulatorHandle,
+    ThrottleFault,
 };
 use tfws::workspace::wire::RebootType;
 
@@ -53,10 +53,12 @@ const TEST_SECRETS: [&str; 6] = [
 /// The resource every single-resource test declares.
 const ADDRESS: &str = "workspace_app_server_reboot.test";
 
-/// Keeps the waits short: the simulated reboots take a few hundred milliseconds.
-const FAST_WAIT_ENV: [(&str, &str); 2] = [
+/// Keeps the waits short: the simulated reboots take a few hundred milliseconds, and the
+/// simulator has no quota unless a test gives it one.
+const FAST_WAIT_ENV: [(&str, &str); 3] = [
     ("HW_WORKSPACE_POLL_INTERVAL", "50ms"),
     ("HW_WORKSPACE_SETTLE_TIME", "200ms"),
+    ("HW_WORKSPACE_MAX_REQUESTS_PER_SECOND", "1000"),
 ];
 
 // ------------------------------------------------------------------------------- fixtures
@@ -100,11 +102,11 @@ fn simulator_config(server_count: u32) -> SimulatorConfig {
     SimulatorConfig {
         credentials: CredentialsConfig {
             access_keys: vec![
-                AccessKeyCredential::new(ACCESS_KEY, SECRET_KEY),
-                AccessKeyCredential::new(TEMP_ACCESS_KEY, TEMP_SECRET_KEY)
+                tfws::workspace::Credentials::ak_sk(ACCESS_KEY, SECRET_KEY),
+                tfws::workspace::Credentials::ak_sk(TEMP_ACCESS_KEY, TEMP_SECRET_KEY)
                     .with_security_token(SECURITY_TOKEN),
             ],
-            iam_tokens: vec![IAM_TOKEN.to_owned()],
+            iam_tokens: vec![tfws::workspace::Credentials::token(IAM_TOKEN)],
             allow_anonymous: false,
         },
         server_count,

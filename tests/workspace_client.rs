@@ -3,15 +3,15 @@
 
 use std::time::Duration;
 
-use tfws::workspace::client::{Auth, Client, ClientConfig};
+use tfws::workspace::client::{Client, ClientConfig};
 use tfws::workspace::error::ClientError;
 use tfws::workspace::simulator::{
-    AccessKeyCredential, AuthKind, CredentialsConfig, FailingIdsFault, FaultScope, Operation,
-    RebootPhase, RebootTiming, ServerErrorFault, ServerSpec, Simulator, SimulatorConfig,
-    SimulatorHandle, ThrottleFault,
+    AuthKind, CredentialsConfig, FailingIdsFault, FaultScope, Operation, RebootPhase, RebootTiming,
+    ServerErrorFault, ServerSpec, Simulator, SimulatorConfig, SimulatorHandle, ThrottleFault,
 };
 use tfws::workspace::wait::{WaitOptions, WaitOutcome};
 use tfws::workspace::wire::{ListQuery, RebootType};
+use tfws::workspace::Credentials;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -31,10 +31,10 @@ fn sim_config(server_count: u32) -> SimulatorConfig {
         project_id: PROJECT.to_owned(),
         credentials: CredentialsConfig {
             access_keys: vec![
-                AccessKeyCredential::new(AK, SK),
-                AccessKeyCredential::new(TEMP_AK, TEMP_SK).with_security_token(SECURITY_TOKEN),
+                Credentials::ak_sk(AK, SK),
+                Credentials::ak_sk(TEMP_AK, TEMP_SK).with_security_token(SECURITY_TOKEN),
             ],
-            iam_tokens: vec![IAM_TOKEN.to_owned()],
+            iam_tokens: vec![Credentials::token(IAM_TOKEN)],
             allow_anonymous: false,
         },
         server_count,
@@ -51,17 +51,16 @@ async fn start(config: SimulatorConfig) -> SimulatorHandle {
     Simulator::start(config).await.expect("simulator starts")
 }
 
-fn aksk() -> Auth {
-    Auth::AkSk {
-        access_key: AK.into(),
-        secret_key: SK.into(),
-        security_token: None,
-    }
+fn aksk() -> Credentials {
+    Credentials::ak_sk(AK, SK)
 }
 
-fn client_config(sim: &SimulatorHandle, auth: Auth) -> ClientConfig {
+fn client_config(sim: &SimulatorHandle, credentials: Credentials) -> ClientConfig {
     let url = Url::parse(&sim.base_url()).expect("simulator URL parses");
-    let mut config = ClientConfig::new(url, PROJECT, auth);
+    let mut config = ClientConfig::new(url, PROJECT, credentials);
+    // Each simulator has its own port, hence its own process-wide budget; these tests are
+    // about retries and batching, not the rate, so the budget is out of the way.
+    config.max_requests_per_second = 10_000.0;
     config.retry_base_delay = Duration::from_millis(5);
     config.retry_max_delay = Duration::from_millis(40);
     config.request_timeout = Duration::from_secs(10);
@@ -151,6 +150,75 @@ async fn throttling_is_retried_and_succeeds() {
     assert_eq!(state.counters.throttled, 3);
     assert!(state.servers.iter().all(|s| s.reboot_count == 1));
     sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn throttling_is_retried_past_max_retries_and_slows_the_whole_process() {
+    let mut config = sim_config(2);
+    config.faults.throttle = Some(ThrottleFault {
+        first_n: 6,
+        retry_after_secs: None,
+        scope: FaultScope::All,
+    });
+    let sim = start(config).await;
+    let mut cfg = client_config(&sim, aksk());
+    cfg.max_retries = 1;
+    let throttled_client = Client::new(cfg.clone()).expect("client builds");
+    let other_client = Client::new(cfg.clone()).expect("client builds");
+    let full_rate = other_client.limiter().rate();
+    let server =
+        guarded(throttled_client.get_server("srv-0001", &CancellationToken::new(), far_deadline()))
+            .await
+            .expect("answered once the throttling stopped");
+    assert_eq!(server.id, "srv-0001");
+    // Six 429s and the success: far more attempts than `max_retries` allows for 5xx.
+    assert_eq!(throttled_client.requests_sent(), 7);
+    assert_eq!(sim.state().counters.throttled, 6);
+    // Every client of the process for this endpoint and project shares the budget that the
+    // 429s slowed down; a client of another project has a budget of its own.
+    assert!(std::sync::Arc::ptr_eq(
+        throttled_client.limiter(),
+        other_client.limiter()
+    ));
+    assert!(
+        other_client.limiter().rate() < full_rate,
+        "{} < {full_rate}",
+        other_client.limiter().rate()
+    );
+    let mut elsewhere = cfg;
+    elsewhere.project_id = "another-project".into();
+    let elsewhere = Client::new(elsewhere).expect("client builds");
+    assert!(!std::sync::Arc::ptr_eq(
+        elsewhere.limiter(),
+        other_client.limiter()
+    ));
+    assert_eq!(elsewhere.limiter().rate(), full_rate);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn server_errors_obey_max_retries() {
+    for (max_retries, status) in [(0u32, 500u16), (2, 503)] {
+        let mut config = sim_config(1);
+        config.faults.server_errors = Some(ServerErrorFault {
+            first_n: 100,
+            status,
+            error_code: None,
+            error_msg: None,
+            scope: FaultScope::All,
+        });
+        let sim = start(config).await;
+        let mut cfg = client_config(&sim, aksk());
+        cfg.max_retries = max_retries;
+        let client = Client::new(cfg).expect("client builds");
+        let error =
+            guarded(client.get_server("srv-0001", &CancellationToken::new(), far_deadline()))
+                .await
+                .expect_err("the 5xx outlasts the retries");
+        assert_eq!(error.api_error().map(|e| e.status), Some(status));
+        assert_eq!(client.requests_sent(), max_retries as usize + 1);
+        sim.shutdown().await;
+    }
 }
 
 #[tokio::test]
@@ -391,7 +459,8 @@ async fn the_deadline_bounds_retries() {
     });
     let sim = start(config).await;
     let mut cfg = client_config(&sim, aksk());
-    cfg.max_retries = u32::MAX;
+    // Throttling is retried until the deadline whatever `max_retries` says.
+    cfg.max_retries = 0;
     let client = Client::new(cfg).expect("client builds");
     let deadline = Instant::now() + Duration::from_millis(300);
     let report = guarded(client.batch_reboot(
@@ -579,7 +648,7 @@ async fn token_and_security_token_auth_are_accepted() {
     let sim = start(sim_config(3)).await;
 
     let token_client =
-        Client::new(client_config(&sim, Auth::Token(IAM_TOKEN.into()))).expect("client builds");
+        Client::new(client_config(&sim, Credentials::token(IAM_TOKEN))).expect("client builds");
     let server =
         guarded(token_client.get_server("srv-0001", &CancellationToken::new(), far_deadline()))
             .await
@@ -588,11 +657,7 @@ async fn token_and_security_token_auth_are_accepted() {
 
     let temp_client = Client::new(client_config(
         &sim,
-        Auth::AkSk {
-            access_key: TEMP_AK.into(),
-            secret_key: TEMP_SK.into(),
-            security_token: Some(SECURITY_TOKEN.into()),
-        },
+        Credentials::temporary(TEMP_AK, TEMP_SK, SECURITY_TOKEN),
     ))
     .expect("client builds");
     let report = guarded(temp_client.batch_reboot(
@@ -609,7 +674,7 @@ async fn token_and_security_token_auth_are_accepted() {
     assert!(sim.requests().iter().all(|r| r.status == Some(200)));
 
     let wrong_token =
-        Client::new(client_config(&sim, Auth::Token("not-the-token".into()))).expect("builds");
+        Client::new(client_config(&sim, Credentials::token("not-the-token"))).expect("builds");
     let error =
         guarded(wrong_token.get_server("srv-0001", &CancellationToken::new(), far_deadline()))
             .await
@@ -624,11 +689,7 @@ async fn a_wrong_secret_gives_apigw_0301_with_the_gateway_canonical_request() {
     let sim = start(sim_config(1)).await;
     let wrong = Client::new(client_config(
         &sim,
-        Auth::AkSk {
-            access_key: TEMP_AK.into(),
-            secret_key: "wrong-secret-do-not-print".into(),
-            security_token: Some(SECURITY_TOKEN.into()),
-        },
+        Credentials::temporary(TEMP_AK, "wrong-secret-do-not-print", SECURITY_TOKEN),
     ))
     .expect("client builds");
     let error = guarded(wrong.get_server("srv-0001", &CancellationToken::new(), far_deadline()))

@@ -12,9 +12,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tfws::workspace::simulator::{
-    AccessKeyCredential, QuotaFault, ServerGroupSpec, ServerSpec, Simulator, SimulatorConfig,
-    SimulatorError,
+    QuotaFault, ServerGroupSpec, ServerSpec, Simulator, SimulatorConfig, SimulatorError,
 };
+use tfws::workspace::Credentials;
 
 /// `GROUP=N`.
 fn parse_group(text: &str) -> Result<ServerGroupSpec, String> {
@@ -209,14 +209,16 @@ fn load_config(args: &Args) -> Result<SimulatorConfig, CliError> {
         .error_after_reboot_ids
         .extend(args.error_after_reboot_ids.iter().cloned());
     if let (Some(access_key), Some(secret_key)) = (&args.access_key, &args.secret_key) {
-        let mut credential = AccessKeyCredential::new(access_key.clone(), secret_key.clone());
-        credential.security_token = args.security_token.clone();
+        let mut credential = Credentials::ak_sk(access_key.clone(), secret_key.clone());
+        if let Some(token) = &args.security_token {
+            credential = credential.with_security_token(token.clone());
+        }
         config.credentials.access_keys.push(credential);
     }
     config
         .credentials
         .iam_tokens
-        .extend(args.tokens.iter().cloned());
+        .extend(args.tokens.iter().cloned().map(Credentials::Token));
     if let Some(path) = &args.request_log {
         config.request_log = Some(path.clone());
     }

@@ -132,33 +132,9 @@ pub enum Target {
     BaseUrl(url::Url),
 }
 
-/// How requests authenticate. `Debug` never shows a secret.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credentials {
-    AkSk {
-        access_key: String,
-        secret_key: String,
-        security_token: Option<String>,
-    },
-    Token(String),
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credentials::AkSk { security_token, .. } => f
-                .debug_struct("AkSk")
-                .field("access_key", &"<redacted>")
-                .field("secret_key", &"<redacted>")
-                .field(
-                    "security_token",
-                    &security_token.as_ref().map(|_| "<redacted>"),
-                )
-                .finish(),
-            Credentials::Token(_) => f.debug_tuple("Token").field(&"<redacted>").finish(),
-        }
-    }
-}
+/// How requests authenticate: the workspace client's one credential type (its `Debug` never
+/// shows a secret).
+pub use crate::workspace::Credentials;
 
 /// Optional overrides of the client's wait behaviour, from the environment only.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

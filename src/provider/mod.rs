@@ -32,8 +32,8 @@ use crate::protocol::provider::{
     ProviderSchemas, ReadResponse, UpgradeResponse,
 };
 use crate::workspace::client::default_user_agent;
-use crate::workspace::{endpoint, Auth, Client, ClientConfig, WaitOptions};
-use config::{Credentials, ProviderSettings, Resolution, Target, WaitTuning};
+use crate::workspace::{endpoint, Client, ClientConfig, WaitOptions};
+use config::{ProviderSettings, Resolution, Target, WaitTuning};
 use environment::{Environment, ProcessEnvironment};
 use schema::REBOOT_RESOURCE;
 
@@ -251,25 +251,26 @@ fn build_client(
             .at(AttributePath::attribute(config::REGION.name))
         })?,
     };
-    let auth = match &settings.credentials {
-        Credentials::AkSk {
-            access_key,
-            secret_key,
-            security_token,
-        } => Auth::AkSk {
-            access_key: access_key.clone(),
-            secret_key: secret_key.clone(),
-            security_token: security_token.clone(),
-        },
-        Credentials::Token(token) => Auth::Token(token.clone()),
-    };
-    let mut client_config = ClientConfig::new(base_url, settings.project_id.clone(), auth);
+    let mut client_config = ClientConfig::new(
+        base_url,
+        settings.project_id.clone(),
+        settings.credentials.clone(),
+    );
     client_config.insecure = settings.insecure;
     client_config.max_retries = settings.max_retries;
+    // Bridge until the provider argument `max_requests_per_second` is declared with this
+    // variable as its fallback (the framework's attribute declarations); ignored when invalid.
+    if let Some(rate) = std::env::var("HW_WORKSPACE_MAX_REQUESTS_PER_SECOND")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|r| r.is_finite() && *r > 0.0)
+    {
+        client_config.max_requests_per_second = rate;
+    }
     client_config.user_agent = user_agent(terraform_version);
     tracing::debug!(
         base_url = %client_config.base_url,
-        auth = match settings.credentials { Credentials::AkSk { .. } => "ak/sk", Credentials::Token(_) => "token" },
+        auth = settings.credentials.kind(),
         insecure = settings.insecure,
         max_retries = settings.max_retries,
         "configuring the Workspace API client"

@@ -103,13 +103,15 @@ pub fn provider_schema() -> Schema {
                 Attribute::optional(
                     INSECURE,
                     Type::Bool,
-                    "Skip TLS certificate verification. Environment: `HW_INSECURE`. Default false.",
+                    "Skip TLS certificate verification altogether: the last resort (trust a private \
+                     CA with `SSL_CERT_FILE` instead). Environment: `HW_INSECURE`. Default false.",
                 ),
                 Attribute::optional(
                     MAX_RETRIES,
                     Type::Number,
-                    "How many times a throttled or failed request is retried (0 to 20). \
-                     Environment: `HW_MAX_RETRIES`. Default 5.",
+                    "How many times a failed request (500/502/503/504, a broken connection, \
+                     a timeout) is retried (0 to 20); throttled requests (429) are retried until \
+                     the timeout. Environment: `HW_MAX_RETRIES`. Default 5.",
                 ),
             ],
             block_types: Vec::new(),

@@ -10,9 +10,10 @@ use super::reboot::tests::{plan_request, Config};
 use super::*;
 use crate::protocol::diagnostics::{PathStep, Severity};
 use crate::workspace::simulator::{
-    AccessKeyCredential, CredentialsConfig, FailingIdsFault, Faults, RebootTiming, ServerSpec,
-    Simulator, SimulatorConfig, SimulatorHandle,
+    CredentialsConfig, FailingIdsFault, Faults, RebootTiming, ServerSpec, Simulator,
+    SimulatorConfig, SimulatorHandle,
 };
+use crate::workspace::Credentials;
 
 const AK: &str = "AK-PROVIDER-TEST";
 const SK: &str = "SK-provider-test-secret-0123456789";
@@ -34,10 +35,10 @@ async fn simulator(ids: &[String], timing: RebootTiming) -> SimulatorHandle {
             .collect(),
         credentials: CredentialsConfig {
             access_keys: vec![
-                AccessKeyCredential::new(AK, SK),
-                AccessKeyCredential::new("AK-TEMP", SK).with_security_token(SECURITY_TOKEN),
+                Credentials::ak_sk(AK, SK),
+                Credentials::ak_sk("AK-TEMP", SK).with_security_token(SECURITY_TOKEN),
             ],
-            iam_tokens: vec![TOKEN.to_owned()],
+            iam_tokens: vec![Credentials::token(TOKEN)],
             allow_anonymous: false,
         },
         reboot: timing,

@@ -1,4 +1,21 @@
 //! The HTTP client: configuration, authentication, and one request with its retries.
+//!
+//! Rules of one call ([`Client::execute`]):
+//!
+//! - Every attempt waits for one of the client's `max_concurrency` slots and then for the
+//!   process-wide request budget ([`limiter`](crate::workspace::limiter)), then is signed afresh
+//!   and sent.
+//! - **429** (throttled): the whole process slows down (the shared limiter halves its rate), and
+//!   the call is retried with exponential backoff and jitter — `retry_base_delay` doubling, at
+//!   most [`THROTTLE_MAX_DELAY`], or the answer's `Retry-After` — for as long as the caller's
+//!   deadline allows, however many times that is: quota windows last up to a minute.
+//! - **5xx, broken connections and timeouts** are retried at most `max_retries` times, with
+//!   backoff up to `retry_max_delay`.
+//! - **A request that is not idempotent** (a reboot) is never sent again after an attempt that
+//!   may have reached the service (a timeout or a connection broken after sending): it is
+//!   reported as failed instead of being sent blindly a second time. Error answers and failed
+//!   connects are safe to repeat.
+//! - **TLS certificate errors and other 4xx** end the call at once.
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,10 +30,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::workspace::credentials::Credentials;
 use crate::workspace::endpoint;
 use crate::workspace::error::{ApiError, ClientError};
+use crate::workspace::limiter::{RateLimiter, DEFAULT_MAX_REQUESTS_PER_SECOND};
 use crate::workspace::retry::{self, Interrupted, RetryPolicy};
-use crate::workspace::signing::{self, Credentials, RequestToSign, Signer};
+use crate::workspace::signing::{self, RequestToSign, Signer};
+use crate::workspace::trust::{self, TrustRoots};
 use crate::workspace::wire::{
     self, headers, AppServer, ListAppServersResponse, ListQuery, MAX_SERVER_ID_LEN,
 };
@@ -27,15 +47,19 @@ pub const DEFAULT_MAX_RETRIES: u32 = 5;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default number of requests in flight at once.
 ///
-/// Why 4: the gateway throttles per user (observed: 200 requests per 5 minutes) and answers a
-/// burst with 429. A batch reboot of 1,000 servers is only 50 requests, so 4 at a time finishes
-/// in about 13 round trips while staying far below any burst limit and leaving headroom for
-/// other tools of the same account; throttling that still happens is absorbed by the retries.
+/// Why 4: the rate is the process-wide limiter's business
+/// ([`DEFAULT_MAX_REQUESTS_PER_SECOND`]); this only bounds how many answers one client awaits
+/// at once, so that a slow gateway does not pile up open connections. A batch reboot of 1,000
+/// servers is only 50 requests, and 4 in flight cover the limiter's default rate even at a
+/// few seconds per answer.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 4;
 /// Default delay before the first retry.
 pub const DEFAULT_RETRY_BASE_DELAY: Duration = Duration::from_secs(1);
-/// Default cap on a computed retry delay.
+/// Default cap on a computed retry delay of a 5xx or connection error.
 pub const DEFAULT_RETRY_MAX_DELAY: Duration = Duration::from_secs(30);
+/// Cap on a computed delay between retries of a throttled (429) call: quota windows last up to
+/// a minute, so waiting longer gains nothing.
+pub const THROTTLE_MAX_DELAY: Duration = Duration::from_secs(60);
 
 const JSON: &str = "application/json";
 
@@ -44,51 +68,24 @@ pub fn default_user_agent() -> String {
     format!("terraform-provider-workspace/{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// How requests are authenticated. `Debug` never shows a secret.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Auth {
-    /// AK/SK `SDK-HMAC-SHA256` signing; `security_token` for temporary credentials
-    /// (sent and signed as `X-Security-Token`).
-    AkSk {
-        access_key: String,
-        secret_key: String,
-        security_token: Option<String>,
-    },
-    /// An IAM token, sent as `X-Auth-Token`.
-    Token(String),
-}
-
-impl fmt::Debug for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Auth::AkSk {
-                access_key,
-                security_token,
-                ..
-            } => f
-                .debug_struct("AkSk")
-                .field("access_key", access_key)
-                .field("secret_key", &"<redacted>")
-                .field(
-                    "security_token",
-                    &security_token.as_ref().map(|_| "<redacted>"),
-                )
-                .finish(),
-            Auth::Token(_) => f.debug_tuple("Token").field(&"<redacted>").finish(),
-        }
-    }
-}
-
 /// Everything the client needs. Build with [`ClientConfig::new`] and adjust fields.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// API root, e.g. `https://appstream.cn-north-4.myhuaweicloud.com` (see [`endpoint`]).
     pub base_url: Url,
     pub project_id: String,
-    pub auth: Auth,
-    /// Skip TLS certificate verification (self-signed private endpoints only).
+    pub credentials: Credentials,
+    /// Skip TLS certificate verification altogether (the last resort; see [`TrustRoots`] for
+    /// trusting a private CA instead).
     pub insecure: bool,
-    /// Retries after the first attempt.
+    /// CA certificates trusted besides the bundled roots; defaults from the system store,
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR` ([`TrustRoots::from_env`]).
+    pub trust: TrustRoots,
+    /// Ceiling of the request rate shared by every client of this process with the same base
+    /// URL and project (see [`DEFAULT_MAX_REQUESTS_PER_SECOND`] for the default's reasoning).
+    pub max_requests_per_second: f64,
+    /// Retries after the first attempt of a 5xx, a broken connection or a timeout. Throttled
+    /// (429) calls are retried until the deadline instead.
     pub max_retries: u32,
     /// Time allowed for one attempt, answer body included.
     pub request_timeout: Duration,
@@ -103,12 +100,14 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    pub fn new(base_url: Url, project_id: impl Into<String>, auth: Auth) -> Self {
+    pub fn new(base_url: Url, project_id: impl Into<String>, credentials: Credentials) -> Self {
         ClientConfig {
             base_url,
             project_id: project_id.into(),
-            auth,
+            credentials,
             insecure: false,
+            trust: TrustRoots::from_env(),
+            max_requests_per_second: DEFAULT_MAX_REQUESTS_PER_SECOND,
             max_retries: DEFAULT_MAX_RETRIES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
@@ -133,11 +132,15 @@ struct Inner {
     base_path: String,
     auth: AuthMode,
     permits: Semaphore,
+    /// The process-wide budget shared with every client of the same base URL and project.
+    limiter: Arc<RateLimiter>,
     retry: RetryPolicy,
+    throttle_retry: RetryPolicy,
     requests_sent: AtomicUsize,
 }
 
-/// A Workspace APP API client. Cheap to clone; clones share the concurrency limit.
+/// A Workspace APP API client. Cheap to clone; clones share the concurrency limit, and every
+/// client of the process with the same base URL and project shares one request budget.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -221,38 +224,30 @@ impl Client {
         }
         HeaderValue::from_str(&config.user_agent)
             .map_err(|_| config_error("user_agent is not a valid header value"))?;
-        let auth = match &config.auth {
-            Auth::AkSk {
-                access_key,
-                secret_key,
-                security_token,
-            } => {
-                if access_key.trim().is_empty() || secret_key.is_empty() {
-                    return Err(config_error("access_key and secret_key must both be set"));
-                }
-                sensitive_header(access_key, "access_key")?;
-                if let Some(token) = security_token {
-                    sensitive_header(token, "security_token")?;
-                }
-                AuthMode::Signed(Signer::new(Credentials::new(
-                    access_key.trim(),
-                    secret_key.as_str(),
-                    security_token.clone().filter(|t| !t.is_empty()),
-                )))
-            }
-            Auth::Token(token) => {
-                if token.trim().is_empty() {
-                    return Err(config_error("token is empty"));
-                }
-                AuthMode::Token(sensitive_header(token.trim(), "token")?)
-            }
-        };
-        let http = reqwest::Client::builder()
+        let rate = config.max_requests_per_second;
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(config_error(
+                "max_requests_per_second must be a number above zero",
+            ));
+        }
+        let auth = auth_mode(&config.credentials)?;
+        // Proxies: reqwest reads HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY here, because
+        // `no_proxy()` is never called (see `trust`).
+        let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
+            .tls_built_in_root_certs(true)
             .danger_accept_invalid_certs(config.insecure)
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.request_timeout)
-            .pool_max_idle_per_host(config.max_concurrency)
+            .pool_max_idle_per_host(config.max_concurrency);
+        if !config.insecure {
+            for der in config.trust.load()? {
+                let certificate = reqwest::Certificate::from_der(&der)
+                    .map_err(|e| config_error(format!("unusable CA certificate: {e}")))?;
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder
             .build()
             .map_err(|e| config_error(format!("cannot build the HTTP client: {e}")))?;
         let retry = RetryPolicy {
@@ -260,6 +255,15 @@ impl Client {
             base_delay: config.retry_base_delay,
             max_delay: config.retry_max_delay,
         };
+        let throttle_retry = RetryPolicy {
+            max_retries: u32::MAX,
+            base_delay: config.retry_base_delay,
+            max_delay: THROTTLE_MAX_DELAY.max(config.retry_base_delay),
+        };
+        let limiter = RateLimiter::shared(
+            &format!("{} {}", config.base_url, project_id),
+            config.max_requests_per_second,
+        );
         let base_path = config.base_url.path().trim_end_matches('/').to_string();
         let mut config = config;
         config.project_id = project_id;
@@ -270,7 +274,9 @@ impl Client {
                 base_path,
                 auth,
                 permits: Semaphore::new(config.max_concurrency),
+                limiter,
                 retry,
+                throttle_retry,
                 requests_sent: AtomicUsize::new(0),
                 config,
             }),
@@ -283,6 +289,11 @@ impl Client {
 
     pub fn project_id(&self) -> &str {
         &self.inner.config.project_id
+    }
+
+    /// The process-wide request budget this client draws on.
+    pub fn limiter(&self) -> &Arc<RateLimiter> {
+        &self.inner.limiter
     }
 
     /// HTTP attempts this client (and its clones) has sent so far.
@@ -359,10 +370,18 @@ impl Client {
     ) -> Attempted<ApiResponse> {
         let mut sent = 0usize;
         let mut last_error: Option<ClientError> = None;
+        // Retries so far: of 5xx / connection errors / timeouts, and of 429s, counted apart.
         let mut retry = 0u32;
+        let mut throttled = 0u32;
         loop {
             let outcome = self
-                .attempt(request, cancel, deadline, retry, &mut sent)
+                .attempt(
+                    request,
+                    cancel,
+                    deadline,
+                    retry.saturating_add(throttled),
+                    &mut sent,
+                )
                 .await;
             let (error, retry_after) = match outcome {
                 AttemptOutcome::Done(response) => {
@@ -389,17 +408,23 @@ impl Client {
                             ..
                         }
                 );
-            if !error.is_retryable() || !may_repeat || retry >= self.inner.retry.max_retries {
+            let is_throttled = error.api_error().is_some_and(|e| e.status == 429);
+            let budget_left = is_throttled || retry < self.inner.retry.max_retries;
+            if !error.is_retryable() || !may_repeat || !budget_left {
                 return Attempted {
                     result: Err(error),
                     sent,
                 };
             }
-            let delay = self.inner.retry.delay(retry, retry_after);
+            let delay = if is_throttled {
+                self.inner.throttle_retry.delay(throttled, retry_after)
+            } else {
+                self.inner.retry.delay(retry, retry_after)
+            };
             tracing::debug!(
                 method = %request.method,
                 path = %request.path,
-                attempt = retry + 1,
+                attempt = retry.saturating_add(throttled).saturating_add(1),
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 error = %error,
                 "workspace API: retrying"
@@ -425,11 +450,16 @@ impl Client {
                 }
             }
             last_error = Some(error);
-            retry += 1;
+            if is_throttled {
+                throttled = throttled.saturating_add(1);
+            } else {
+                retry += 1;
+            }
         }
     }
 
-    /// One attempt: wait for a concurrency slot, sign afresh, send, read the answer.
+    /// One attempt: wait for a concurrency slot and the request budget, sign afresh, send, read
+    /// the answer.
     async fn attempt(
         &self,
         request: &ApiRequest,
@@ -447,6 +477,18 @@ impl Client {
                 Ok(p) => p,
                 Err(_) => return AttemptOutcome::Stop(config_error("the client's request limiter was closed")),
             },
+        };
+        let ticket = match inner.limiter.acquire(cancel, deadline).await {
+            Ok(ticket) => ticket,
+            Err(Interrupted::Cancelled) => {
+                return AttemptOutcome::Stop(ClientError::Cancelled {
+                    last_error: None,
+                    in_flight: false,
+                })
+            }
+            Err(Interrupted::Deadline) => {
+                return AttemptOutcome::Stop(ClientError::DeadlineExceeded { last_error: None })
+            }
         };
         let now = Instant::now();
         if now >= deadline {
@@ -478,7 +520,7 @@ impl Client {
         drop(permit);
         match answered {
             Err(_elapsed) => {
-                tracing::debug!(method = %request.method, path = %request.path, attempt = retry + 1, "workspace API: no answer in time");
+                tracing::debug!(method = %request.method, path = %request.path, attempt = retry.saturating_add(1), "workspace API: no answer in time");
                 let error = ClientError::Timeout { after: timeout };
                 if cut_by_deadline {
                     AttemptOutcome::Stop(ClientError::DeadlineExceeded {
@@ -492,10 +534,17 @@ impl Client {
                 }
             }
             Ok(Err(e)) => {
-                tracing::debug!(method = %request.method, path = %request.path, attempt = retry + 1, error = %e, "workspace API: transport error");
-                AttemptOutcome::Failed {
-                    error: transport_error(&e),
-                    retry_after: None,
+                tracing::debug!(method = %request.method, path = %request.path, attempt = retry.saturating_add(1), error = %e, "workspace API: transport error");
+                match trust::certificate_problem(&e) {
+                    // The next attempt would meet the same certificate: stop, and say what to do.
+                    Some(problem) => AttemptOutcome::Stop(ClientError::Tls {
+                        host: inner.host.clone(),
+                        problem,
+                    }),
+                    None => AttemptOutcome::Failed {
+                        error: transport_error(&e),
+                        retry_after: None,
+                    },
                 }
             }
             Ok(Ok((status, request_id, retry_after, body))) => {
@@ -504,7 +553,7 @@ impl Client {
                     path = %request.path,
                     status,
                     request_id = request_id.as_deref().unwrap_or("-"),
-                    attempt = retry + 1,
+                    attempt = retry.saturating_add(1),
                     "workspace API answer"
                 );
                 if (200..300).contains(&status) {
@@ -512,6 +561,9 @@ impl Client {
                         body: body.to_vec(),
                     })
                 } else {
+                    if status == 429 {
+                        inner.limiter.throttled(ticket);
+                    }
                     let error = ApiError::from_response(status, request_id.as_deref(), &body);
                     let retry_after = retry_after
                         .as_deref()
@@ -599,6 +651,38 @@ impl Client {
             builder = builder.body(body.clone());
         }
         Ok(builder)
+    }
+}
+
+/// Check the credentials and turn them into what each request needs.
+fn auth_mode(credentials: &Credentials) -> Result<AuthMode, ClientError> {
+    match credentials {
+        Credentials::AkSk {
+            access_key,
+            secret_key,
+            security_token,
+        } => {
+            if access_key.trim().is_empty() || secret_key.is_empty() {
+                return Err(config_error("access_key and secret_key must both be set"));
+            }
+            sensitive_header(access_key, "access_key")?;
+            if let Some(token) = security_token {
+                sensitive_header(token, "security_token")?;
+            }
+            let trimmed = Credentials::AkSk {
+                access_key: access_key.trim().to_owned(),
+                secret_key: secret_key.clone(),
+                security_token: security_token.clone().filter(|t| !t.is_empty()),
+            };
+            let signer = Signer::new(trimmed).map_err(|e| config_error(e.to_string()))?;
+            Ok(AuthMode::Signed(signer))
+        }
+        Credentials::Token(token) => {
+            if token.trim().is_empty() {
+                return Err(config_error("token is empty"));
+            }
+            Ok(AuthMode::Token(sensitive_header(token.trim(), "token")?))
+        }
     }
 }
 
@@ -696,13 +780,9 @@ mod tests {
     }
 
     #[test]
-    fn auth_debug_is_redacted() {
-        let aksk = Auth::AkSk {
-            access_key: "AKID".into(),
-            secret_key: "s3cr3t-value".into(),
-            security_token: Some("tok-value".into()),
-        };
-        let token = Auth::Token("iam-token-value".into());
+    fn config_and_client_debug_are_redacted() {
+        let aksk = Credentials::temporary("AKID", "s3cr3t-value", "tok-value");
+        let token = Credentials::token("iam-token-value");
         let text = format!(
             "{aksk:?} {token:?} {:?}",
             ClientConfig::new(url(), "p", aksk.clone())
@@ -717,17 +797,19 @@ mod tests {
 
     #[test]
     fn config_defaults() {
-        let c = ClientConfig::new(url(), "p", Auth::Token("t".into()));
+        let c = ClientConfig::new(url(), "p", Credentials::token("t"));
         assert_eq!(c.max_retries, 5);
         assert_eq!(c.request_timeout, Duration::from_secs(60));
         assert_eq!(c.max_concurrency, 4);
         assert!(c.user_agent.starts_with("terraform-provider-workspace/"));
         assert!(!c.insecure);
+        assert_eq!(c.max_requests_per_second, DEFAULT_MAX_REQUESTS_PER_SECOND);
+        assert!(c.trust.system);
     }
 
     #[test]
     fn invalid_configs_are_rejected() {
-        let ok = ClientConfig::new(url(), "p", Auth::Token("t".into()));
+        let ok = ClientConfig::new(url(), "p", Credentials::token("t"));
         let cases: Vec<ClientConfig> = vec![
             ClientConfig {
                 project_id: " ".into(),
@@ -746,23 +828,34 @@ mod tests {
                 ..ok.clone()
             },
             ClientConfig {
-                auth: Auth::Token("".into()),
+                credentials: Credentials::token(""),
                 ..ok.clone()
             },
             ClientConfig {
-                auth: Auth::Token("bad\nsecret-token".into()),
+                credentials: Credentials::token("bad\nsecret-token"),
                 ..ok.clone()
             },
             ClientConfig {
-                auth: Auth::AkSk {
-                    access_key: "AK".into(),
-                    secret_key: "".into(),
-                    security_token: None,
-                },
+                credentials: Credentials::ak_sk("AK", ""),
                 ..ok.clone()
             },
             ClientConfig {
                 base_url: Url::parse("ftp://h/").unwrap(),
+                ..ok.clone()
+            },
+            ClientConfig {
+                max_requests_per_second: 0.0,
+                ..ok.clone()
+            },
+            ClientConfig {
+                max_requests_per_second: f64::NAN,
+                ..ok.clone()
+            },
+            ClientConfig {
+                trust: TrustRoots {
+                    ca_files: vec!["/nonexistent/ca.pem".into()],
+                    ..TrustRoots::bundled_only()
+                },
                 ..ok.clone()
             },
         ];

@@ -148,6 +148,13 @@ pub enum ClientError {
         /// False only when the connection was never established (the request was not sent).
         maybe_processed: bool,
     },
+    /// The server's TLS certificate is not trusted (never retried). The message ends with what
+    /// to do about it ([`TLS_ADVICE`](crate::workspace::trust::TLS_ADVICE)).
+    #[error(
+        "the TLS certificate of {host} is not trusted: {problem}. {}.",
+        crate::workspace::trust::TLS_ADVICE
+    )]
+    Tls { host: String, problem: String },
     /// No answer within the per-request timeout.
     #[error("no answer within {}: the request may or may not have been carried out by the service", humanize(*.after))]
     Timeout { after: Duration },
@@ -325,5 +332,22 @@ mod tests {
         assert!(t.to_string().contains("may or may not"));
         assert!(t.is_retryable());
         assert!(!ClientError::InvalidInput("x".into()).is_retryable());
+        let tls = ClientError::Tls {
+            host: "h:443".into(),
+            problem: "invalid peer certificate: UnknownIssuer".into(),
+        };
+        assert!(!tls.is_retryable());
+        let message = tls.to_string();
+        assert!(message.starts_with(
+            "the TLS certificate of h:443 is not trusted: invalid peer certificate: UnknownIssuer. "
+        ));
+        for fix in [
+            "SSL_CERT_FILE",
+            "SSL_CERT_DIR",
+            "insecure = true",
+            "HW_INSECURE",
+        ] {
+            assert!(message.contains(fix), "{message}");
+        }
     }
 }

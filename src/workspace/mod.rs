@@ -1,10 +1,14 @@
 //! Huawei Cloud Workspace APP API client and simulator. Knows nothing about Terraform.
 //!
 //! - [`wire`]: request/response types, paths and header names shared by client and simulator.
+//! - [`credentials`]: the one credential type (AK/SK or IAM token) and its redaction rule.
 //! - [`signing`]: `SDK-HMAC-SHA256` AK/SK signing and verification.
 //! - [`endpoint`]: the base URL from region and cloud, or an override.
 //! - [`client`]: configuration, authentication, one request with retries; `get_server`,
 //!   `list_servers`.
+//! - [`limiter`]: the process-wide request budget, slowed down by 429s.
+//! - [`trust`]: trusted CAs (bundled, system, `SSL_CERT_FILE`/`SSL_CERT_DIR`) and certificate
+//!   errors.
 //! - [`reboot`]: `Client::batch_reboot` for any number of servers.
 //! - [`wait`]: `Client::wait_until_ready` after a reboot.
 //! - [`error`]: typed errors.
@@ -13,19 +17,25 @@
 //!   for tests and demos, kept out of the provider's dependency graph.
 
 pub mod client;
+pub mod credentials;
 pub mod endpoint;
 pub mod error;
+pub mod limiter;
 pub mod readiness;
 pub mod reboot;
 pub mod retry;
 pub mod signing;
 #[cfg(feature = "simulator")]
 pub mod simulator;
+pub mod trust;
 pub mod wait;
 pub mod wire;
 
-pub use client::{Auth, Client, ClientConfig};
+pub use client::{Client, ClientConfig};
+pub use credentials::Credentials;
 pub use error::{ApiError, ClientError};
+pub use limiter::RateLimiter;
 pub use reboot::{BatchFailure, RebootReport};
+pub use trust::TrustRoots;
 pub use wait::{ServerWait, WaitOptions, WaitOutcome, WaitReport};
 pub use wire::{AppServer, ListQuery, RebootType};

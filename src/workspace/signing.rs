@@ -1,13 +1,12 @@
 //! Huawei Cloud API Gateway `SDK-HMAC-SHA256` request signing (AK/SK), for the client's signer
 //! and the simulator's verifier alike.
 //!
-//! The algorithm (see the reference, §4): canonical request =
+//! The algorithm (as Huawei's official SDK signers implement it): canonical request =
 //! `METHOD\nCanonicalURI\nCanonicalQuery\nCanonicalHeaders\nSignedHeaders\nHex(SHA256(body))`,
 //! string to sign = `SDK-HMAC-SHA256\n<X-Sdk-Date>\n<Hex(SHA256(canonical request))>`, signature =
 //! `Hex(HMAC-SHA256(secret key, string to sign))`. No crate implements this Huawei-specific
 //! scheme, so it is written here on top of `hmac`/`sha2`/`percent-encoding`.
 
-use std::fmt;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -15,6 +14,8 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_AL
 use sha2::{Digest, Sha256};
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
+
+use crate::workspace::credentials::Credentials;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -248,56 +249,6 @@ pub fn sdk_date_fresh(sdk_date: &str, now: OffsetDateTime) -> bool {
     parse_sdk_date(sdk_date).is_some_and(|at| (now - at).unsigned_abs() <= MAX_CLOCK_SKEW)
 }
 
-/// An access key / secret key pair and the optional security token of temporary credentials.
-/// `Debug` shows the access key only.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    access_key: String,
-    secret_key: String,
-    security_token: Option<String>,
-}
-
-impl Credentials {
-    pub fn new(
-        access_key: impl Into<String>,
-        secret_key: impl Into<String>,
-        security_token: Option<String>,
-    ) -> Self {
-        Credentials {
-            access_key: access_key.into(),
-            secret_key: secret_key.into(),
-            security_token,
-        }
-    }
-
-    pub fn access_key(&self) -> &str {
-        &self.access_key
-    }
-
-    /// The secret; used for signing only. Never log it.
-    pub fn secret_key(&self) -> &str {
-        &self.secret_key
-    }
-
-    /// Sent (and signed) as `X-Security-Token` with temporary credentials. Never log it.
-    pub fn security_token(&self) -> Option<&str> {
-        self.security_token.as_deref()
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("access_key", &self.access_key)
-            .field("secret_key", &"<redacted>")
-            .field(
-                "security_token",
-                &self.security_token.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
-}
-
 /// The request as the signer sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestToSign<'a> {
@@ -328,6 +279,8 @@ pub struct SignedRequest {
 pub enum SigningError {
     #[error("the request to sign has no X-Sdk-Date header")]
     MissingSdkDate,
+    #[error("an IAM token cannot sign requests; AK/SK credentials are needed")]
+    NotAkSk,
 }
 
 /// The secret-free products of signing.
@@ -362,15 +315,20 @@ pub fn canonical_parts(request: &RequestToSign<'_>) -> Result<CanonicalParts, Si
     })
 }
 
-/// Signs requests with one set of credentials.
+/// Signs requests with one set of AK/SK credentials. `Debug` redacts as [`Credentials`] does.
 #[derive(Debug, Clone)]
 pub struct Signer {
+    /// Always [`Credentials::AkSk`] (checked in [`Signer::new`]).
     credentials: Credentials,
 }
 
 impl Signer {
-    pub fn new(credentials: Credentials) -> Self {
-        Signer { credentials }
+    /// A signer for AK/SK credentials; an IAM token is [`SigningError::NotAkSk`].
+    pub fn new(credentials: Credentials) -> Result<Self, SigningError> {
+        match credentials {
+            Credentials::AkSk { .. } => Ok(Signer { credentials }),
+            Credentials::Token(_) => Err(SigningError::NotAkSk),
+        }
     }
 
     pub fn credentials(&self) -> &Credentials {
@@ -384,9 +342,13 @@ impl Signer {
             string_to_sign,
             signed_headers,
         } = canonical_parts(request)?;
-        let signature = signature(self.credentials.secret_key(), &string_to_sign);
-        let authorization =
-            authorization_header(self.credentials.access_key(), &signed_headers, &signature);
+        let (Some(access_key), Some(secret_key)) =
+            (self.credentials.access_key(), self.credentials.secret_key())
+        else {
+            return Err(SigningError::NotAkSk);
+        };
+        let signature = signature(secret_key, &string_to_sign);
+        let authorization = authorization_header(access_key, &signed_headers, &signature);
         Ok(SignedRequest {
             canonical_request,
             string_to_sign,
@@ -496,11 +458,8 @@ mod tests {
         let vectors = load_vectors();
         assert_eq!(vectors.algorithm, ALGORITHM);
         assert!(!vectors.cases.is_empty(), "the vectors file has no cases");
-        let signer = Signer::new(Credentials::new(
-            &vectors.access_key,
-            &vectors.secret_key,
-            None,
-        ));
+        let signer = Signer::new(Credentials::ak_sk(&vectors.access_key, &vectors.secret_key))
+            .expect("AK/SK signs");
         for case in &vectors.cases {
             let headers = case_headers(case);
             let request = RequestToSign {
@@ -644,7 +603,7 @@ mod tests {
 
     #[test]
     fn missing_date_is_an_error() {
-        let signer = Signer::new(Credentials::new("AK", "SK", None));
+        let signer = Signer::new(Credentials::ak_sk("AK", "SK")).unwrap();
         let headers = vec![("Host".to_string(), "h".to_string())];
         let request = RequestToSign {
             method: "GET",
@@ -658,11 +617,19 @@ mod tests {
 
     #[test]
     fn debug_never_shows_secrets() {
-        let creds = Credentials::new("AKID", "very-secret-key", Some("session-token-xyz".into()));
-        let text = format!("{:?} {:?}", creds, Signer::new(creds.clone()));
+        let creds = Credentials::temporary("AKID", "very-secret-key", "session-token-xyz");
+        let text = format!("{:?}", Signer::new(creds).unwrap());
         assert!(text.contains("AKID"));
         assert!(!text.contains("very-secret-key"));
         assert!(!text.contains("session-token-xyz"));
+    }
+
+    #[test]
+    fn a_token_cannot_sign() {
+        assert_eq!(
+            Signer::new(Credentials::token("t")).unwrap_err(),
+            SigningError::NotAkSk
+        );
     }
 
     #[test]

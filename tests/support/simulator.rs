@@ -7,9 +7,8 @@
 
 use std::ops::Deref;
 
-use tfws::workspace::simulator::{
-    AccessKeyCredential, RebootTiming, Simulator, SimulatorConfig, SimulatorHandle,
-};
+use tfws::workspace::simulator::{RebootTiming, Simulator, SimulatorConfig, SimulatorHandle};
+use tfws::workspace::Credentials;
 
 /// Credentials a test simulator accepts, and the matching provider environment.
 pub const TEST_ACCESS_KEY: &str = "TESTACCESSKEY0000001";
@@ -54,7 +53,7 @@ impl LocalSimulator {
         config
             .credentials
             .access_keys
-            .push(AccessKeyCredential::new(TEST_ACCESS_KEY, TEST_SECRET_KEY));
+            .push(Credentials::ak_sk(TEST_ACCESS_KEY, TEST_SECRET_KEY));
         LocalSimulator::start(config)
     }
 
@@ -67,6 +66,8 @@ impl LocalSimulator {
             ("HW_ACCESS_KEY", TEST_ACCESS_KEY.to_string()),
             ("HW_SECRET_KEY", TEST_SECRET_KEY.to_string()),
             ("HW_WORKSPACE_POLL_INTERVAL", "100ms".to_string()),
+            // The simulator has no quota unless a test gives it one.
+            ("HW_WORKSPACE_MAX_REQUESTS_PER_SECOND", "1000".to_string()),
         ]
         .into_iter()
         .map(|(key, value)| (key.to_string(), value))

@@ -7,8 +7,9 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::config::{AccessKeyCredential, CredentialsConfig};
+use super::config::CredentialsConfig;
 use super::errors::{codes, ApiError};
+use crate::workspace::credentials::Credentials;
 use crate::workspace::signing::{self, ParsedAuthorization, RequestToSign};
 use crate::workspace::wire::headers;
 
@@ -118,12 +119,10 @@ pub fn authenticate(
         let parsed =
             signing::parse_authorization(value).ok_or(AuthError::MalformedAuthorization)?;
         let credential = credentials
-            .access_keys
-            .iter()
-            .find(|credential| credential.access_key == parsed.access)
+            .access_key(&parsed.access)
             .ok_or(AuthError::UnknownAccessKey)?;
         verify_signed(request, &parsed, credential, now, max_clock_skew)?;
-        let kind = if credential.security_token.is_some() {
+        let kind = if credential.security_token().is_some() {
             AuthKind::AkSkSecurityToken
         } else {
             AuthKind::AkSk
@@ -134,12 +133,9 @@ pub fn authenticate(
         });
     }
     if let Some(token) = request.headers.get(headers::AUTH_TOKEN) {
-        let known = token.to_str().is_ok_and(|token| {
-            credentials
-                .iam_tokens
-                .iter()
-                .any(|accepted| accepted.as_str() == token)
-        });
+        let known = token
+            .to_str()
+            .is_ok_and(|token| credentials.accepts_token(token));
         return if known {
             Ok(Authenticated {
                 kind: AuthKind::IamToken,
@@ -162,7 +158,7 @@ pub fn authenticate(
 fn verify_signed(
     request: &ReceivedRequest<'_>,
     parsed: &ParsedAuthorization,
-    credential: &AccessKeyCredential,
+    credential: &Credentials,
     now: OffsetDateTime,
     max_clock_skew: Option<Duration>,
 ) -> Result<(), AuthError> {
@@ -207,17 +203,18 @@ fn verify_signed(
         headers: &signed_values,
         body: request.body,
     };
-    signing::verify(&credential.secret_key, parsed, &to_verify).map_err(|mismatch| {
+    let secret_key = credential.secret_key().ok_or(AuthError::UnknownAccessKey)?;
+    signing::verify(secret_key, parsed, &to_verify).map_err(|mismatch| {
         AuthError::SignatureMismatch {
             canonical_request: mismatch.canonical_request,
         }
     })?;
 
     let presented_token = header_text(request.headers, headers::SECURITY_TOKEN);
-    match (&credential.security_token, presented_token) {
+    match (credential.security_token(), presented_token) {
         (None, None) => Ok(()),
         (Some(expected), Some(presented))
-            if is_signed(headers::SECURITY_TOKEN) && *expected == presented =>
+            if is_signed(headers::SECURITY_TOKEN) && expected == presented =>
         {
             Ok(())
         }

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::workspace::credentials::Credentials;
+
 /// Project id used when the configuration names none (32 hex digits, like a real one).
 pub const DEFAULT_PROJECT_ID: &str = "5b1c7e2f9a8d4c3b8e6f1a2d3c4b5a69";
 /// Server group given to servers whose specification names none.
@@ -97,67 +99,35 @@ pub fn generated_server_id(number: u32) -> String {
     format!("srv-{number:04}")
 }
 
-/// Who may call the API. A request is accepted when it is signed with one of `access_keys`
-/// or carries one of `iam_tokens` (or when `allow_anonymous` is set and it carries neither).
-#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Who may call the API. A request is accepted when it is signed with one of the AK/SK
+/// `access_keys` (with its security token, if it has one) or carries one of `iam_tokens` (or
+/// when `allow_anonymous` is set and it carries neither). The credentials are the crate's one
+/// [`Credentials`] type, so `Debug` redacts them by its rule.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CredentialsConfig {
-    pub access_keys: Vec<AccessKeyCredential>,
-    pub iam_tokens: Vec<String>,
+    /// [`Credentials::AkSk`] entries (an IAM token listed here is accepted as one too).
+    pub access_keys: Vec<Credentials>,
+    /// IAM tokens accepted in `X-Auth-Token`.
+    pub iam_tokens: Vec<Credentials>,
     pub allow_anonymous: bool,
 }
 
-// Hand-written so tokens never reach a debug print or log line.
-impl std::fmt::Debug for CredentialsConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CredentialsConfig")
-            .field("access_keys", &self.access_keys)
-            .field(
-                "iam_tokens",
-                &format_args!("<{} redacted>", self.iam_tokens.len()),
-            )
-            .field("allow_anonymous", &self.allow_anonymous)
-            .finish()
-    }
-}
-
-/// An AK/SK pair. With `security_token` set it is a temporary credential: requests must carry
-/// that token in a signed `X-Security-Token` header. Without it, requests must carry none.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccessKeyCredential {
-    pub access_key: String,
-    pub secret_key: String,
-    #[serde(default)]
-    pub security_token: Option<String>,
-}
-
-impl AccessKeyCredential {
-    pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
-        Self {
-            access_key: access_key.into(),
-            secret_key: secret_key.into(),
-            security_token: None,
-        }
+impl CredentialsConfig {
+    /// The AK/SK credentials whose access key is `access_key`.
+    pub fn access_key(&self, access_key: &str) -> Option<&Credentials> {
+        self.all()
+            .find(|credentials| credentials.access_key() == Some(access_key))
     }
 
-    pub fn with_security_token(mut self, token: impl Into<String>) -> Self {
-        self.security_token = Some(token.into());
-        self
+    /// Whether `token` is an accepted IAM token.
+    pub fn accepts_token(&self, token: &str) -> bool {
+        self.all()
+            .any(|credentials| matches!(credentials, Credentials::Token(t) if t == token))
     }
-}
 
-// Hand-written so the secret key and token never reach a debug print or log line.
-impl std::fmt::Debug for AccessKeyCredential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessKeyCredential")
-            .field("access_key", &self.access_key)
-            .field("secret_key", &"<redacted>")
-            .field(
-                "security_token",
-                &self.security_token.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
+    fn all(&self) -> impl Iterator<Item = &Credentials> {
+        self.access_keys.iter().chain(&self.iam_tokens)
     }
 }
 
@@ -491,10 +461,30 @@ mod tests {
 
     #[test]
     fn debug_output_hides_secrets() {
-        let credential =
-            AccessKeyCredential::new("AK", "very-secret").with_security_token("tok-secret");
-        let printed = format!("{credential:?}");
-        assert!(!printed.contains("very-secret"));
-        assert!(!printed.contains("tok-secret"));
+        let credentials = CredentialsConfig {
+            access_keys: vec![Credentials::temporary("AK", "very-secret", "tok-secret")],
+            iam_tokens: vec![Credentials::token("iam-secret")],
+            allow_anonymous: false,
+        };
+        let printed = format!("{credentials:?}");
+        for secret in ["very-secret", "tok-secret", "iam-secret"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
+
+    #[test]
+    fn credentials_keep_their_json_form() {
+        let parsed: CredentialsConfig = serde_json::from_str(
+            r#"{"access_keys": [{"access_key": "AK", "secret_key": "SK", "security_token": "T"}],
+                "iam_tokens": ["tok"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            parsed.access_key("AK"),
+            Some(&Credentials::temporary("AK", "SK", "T"))
+        );
+        assert!(parsed.accepts_token("tok"));
+        assert!(!parsed.accepts_token("SK"));
+        assert_eq!(parsed.access_key("tok"), None);
     }
 }

@@ -51,8 +51,8 @@ use tokio::task::JoinHandle;
 
 pub use auth::{authenticate, AuthError, AuthKind, Authenticated, ReceivedRequest};
 pub use config::{
-    AccessKeyCredential, CredentialsConfig, FailingIdsFault, FaultScope, Faults, QuotaFault,
-    RebootTiming, ServerErrorFault, ServerGroupSpec, ServerSpec, SimulatorConfig, ThrottleFault,
+    CredentialsConfig, FailingIdsFault, FaultScope, Faults, QuotaFault, RebootTiming,
+    ServerErrorFault, ServerGroupSpec, ServerSpec, SimulatorConfig, ThrottleFault,
     DEFAULT_MAX_CLOCK_SKEW_SECS, DEFAULT_PROJECT_ID, DEFAULT_SERVER_GROUP_ID,
 };
 pub use log::{InjectedFault, Operation, RequestLogEntry};

@@ -1,0 +1,374 @@
+//! One request budget per process: a token bucket that every API call of every [`Client`] in
+//! the process passes through, and that slows the whole process down when the gateway answers
+//! 429.
+//!
+//! Rules:
+//!
+//! - **Shared.** [`RateLimiter::shared`] hands out one limiter per key (the client uses the base
+//!   URL and the project ID), so every client built in one provider process — one per resource,
+//!   data source or action — draws on the same budget. The limiter lives as long as a client
+//!   holds it. When clients sharing a key were configured with different rates, the lowest one
+//!   is the ceiling.
+//! - **Token bucket.** At most `rate` requests a second on average, with a burst of one
+//!   second's worth of requests (at least one). It is implemented as GCRA (the "virtual
+//!   scheduling" form of a token bucket): each call reserves the next free slot and sleeps until
+//!   it, so waiting callers are served in order and nobody polls.
+//! - **AIMD on 429.** A 429 halves the rate (not below [`MIN_REQUESTS_PER_SECOND`] or the
+//!   ceiling, whichever is lower) and drops the burst to one request. Only a request sent *after*
+//!   the last decrease can decrease it again, so the burst of 429s that answers requests already
+//!   in flight counts once. After a decrease the rate grows back by a tenth of the ceiling every
+//!   [`RECOVERY_INTERVAL`] (so from half to full in 50 s, about one quota window of a minute).
+//! - **Time** is tokio's clock, so tests run it paused.
+//!
+//! Why not the `governor` crate: its quota is fixed when the limiter is built, and AIMD needs
+//! the rate to change while callers are waiting; GCRA with an adjustable interval is a few
+//! lines on top of tokio's clock.
+//!
+//! [`Client`]: crate::workspace::Client
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::workspace::retry::Interrupted;
+
+/// Default ceiling of the process-wide request rate.
+///
+/// Why 1.5 a second (90 a minute): Huawei does not publish the Workspace APP quotas; its
+/// Workspace API pages speak of 100–200 calls a minute per API and per user, shared by every
+/// tool of the account, with windows of a second or a minute. 90 a minute (plus a burst of 2)
+/// stays below the lowest of those figures even when every call goes to the same API, and
+/// leaves a tenth of it to the account's other tools. It is still plenty: a list page answers
+/// 100 servers, so one request a second keeps 100 servers a second under watch, and a batch
+/// reboot request carries 20 servers. Raise it (`max_requests_per_second`) when the account's
+/// quota is known to be higher; a 429 still halves the rate on its own.
+pub const DEFAULT_MAX_REQUESTS_PER_SECOND: f64 = 1.5;
+/// The rate never drops below this after 429s (one request every 20 s), unless the ceiling is
+/// lower: progress continues while the retries' own backoff keeps the pressure low.
+pub const MIN_REQUESTS_PER_SECOND: f64 = 0.05;
+/// After a decrease, the rate grows by a tenth of the ceiling every this long.
+pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(5);
+/// Tenths: the number of [`RECOVERY_INTERVAL`]s from zero to the ceiling.
+const RECOVERY_STEPS: f64 = 10.0;
+
+/// A process-wide request budget. See the module documentation.
+#[derive(Debug)]
+pub struct RateLimiter {
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Requests a second when not throttled (the configured rate).
+    ceiling: f64,
+    /// The last decrease: when, and the rate it set. `None`: never throttled, or recovered.
+    decreased: Option<(Instant, f64)>,
+    /// Bumped by every decrease; a 429 to a request of an older generation is ignored.
+    generation: u64,
+    /// GCRA's theoretical arrival time: the next slot if requests came exactly at the rate.
+    tat: Instant,
+}
+
+/// What [`RateLimiter::acquire`] hands out; give it back to [`RateLimiter::throttled`] when the
+/// request was answered 429.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    generation: u64,
+}
+
+fn registry() -> &'static Mutex<HashMap<String, Weak<RateLimiter>>> {
+    static REGISTRY: OnceLock<Mutex<HashMap<String, Weak<RateLimiter>>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// A valid ceiling: positive and finite (checked by the client's configuration; this keeps the
+/// limiter total anyway).
+fn sane(rate: f64) -> f64 {
+    if rate.is_finite() && rate > 0.0 {
+        rate
+    } else {
+        DEFAULT_MAX_REQUESTS_PER_SECOND
+    }
+}
+
+impl RateLimiter {
+    /// A limiter of its own (not shared), at most `max_requests_per_second`.
+    pub fn new(max_requests_per_second: f64) -> Self {
+        RateLimiter {
+            state: Mutex::new(State {
+                ceiling: sane(max_requests_per_second),
+                decreased: None,
+                generation: 0,
+                tat: Instant::now(),
+            }),
+        }
+    }
+
+    /// The limiter of this process for `key`, created on first use. A lower
+    /// `max_requests_per_second` than the current ceiling lowers it.
+    pub fn shared(key: &str, max_requests_per_second: f64) -> Arc<RateLimiter> {
+        let mut map = registry().lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, limiter| limiter.strong_count() > 0);
+        if let Some(limiter) = map.get(key).and_then(Weak::upgrade) {
+            limiter.lower_ceiling(max_requests_per_second);
+            return limiter;
+        }
+        let limiter = Arc::new(RateLimiter::new(max_requests_per_second));
+        map.insert(key.to_owned(), Arc::downgrade(&limiter));
+        limiter
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the state inconsistent (every update is
+        // a few assignments), so a poisoned lock is used as is.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lower_ceiling(&self, rate: f64) {
+        let mut state = self.lock();
+        state.ceiling = state.ceiling.min(sane(rate));
+    }
+
+    /// The configured rate (requests a second).
+    pub fn ceiling(&self) -> f64 {
+        self.lock().ceiling
+    }
+
+    /// The rate now (requests a second): the ceiling, or less after a 429.
+    pub fn rate(&self) -> f64 {
+        let mut state = self.lock();
+        state.rate(Instant::now())
+    }
+
+    /// Wait for the next slot of the budget. Ends early (without using a slot) on cancellation
+    /// or when the slot would come after `deadline`.
+    pub async fn acquire(
+        &self,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Result<Ticket, Interrupted> {
+        let (start, ticket) = {
+            let mut state = self.lock();
+            let now = Instant::now();
+            let rate = state.rate(now);
+            let interval = Duration::from_secs_f64(1.0 / rate);
+            // A burst of one second's worth while unthrottled; none while throttled.
+            let burst = if state.decreased.is_none() {
+                rate.ceil().max(1.0)
+            } else {
+                1.0
+            };
+            let tolerance = interval.mul_f64(burst - 1.0);
+            let earliest = state.tat.checked_sub(tolerance).unwrap_or(now);
+            let start = earliest.max(now);
+            if start >= deadline {
+                return Err(Interrupted::Deadline);
+            }
+            state.tat = state.tat.max(start) + interval;
+            (
+                start,
+                Ticket {
+                    generation: state.generation,
+                },
+            )
+        };
+        if start > Instant::now() {
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Err(Interrupted::Cancelled),
+                _ = tokio::time::sleep_until(start) => {}
+            }
+        } else if cancel.is_cancelled() {
+            return Err(Interrupted::Cancelled);
+        }
+        Ok(ticket)
+    }
+
+    /// The request of `ticket` was answered 429: halve the rate, unless a decrease already
+    /// happened since the request was let through.
+    pub fn throttled(&self, ticket: Ticket) {
+        let mut state = self.lock();
+        if ticket.generation != state.generation {
+            return;
+        }
+        let now = Instant::now();
+        let floor = MIN_REQUESTS_PER_SECOND.min(state.ceiling);
+        let halved = (state.rate(now) / 2.0).max(floor);
+        state.decreased = Some((now, halved));
+        state.generation += 1;
+        // Slots already handed out keep their times; the next one comes one new interval after
+        // the last of them.
+        tracing::debug!(
+            requests_per_second = halved,
+            "workspace API: throttled (429), the process slows down"
+        );
+    }
+}
+
+impl State {
+    /// The rate at `now`, recovering additively after a decrease (and forgetting the decrease
+    /// once fully recovered).
+    fn rate(&mut self, now: Instant) -> f64 {
+        let Some((at, rate_then)) = self.decreased else {
+            return self.ceiling;
+        };
+        let steps = (now.saturating_duration_since(at).as_secs_f64()
+            / RECOVERY_INTERVAL.as_secs_f64())
+        .floor();
+        let rate = rate_then + steps * self.ceiling / RECOVERY_STEPS;
+        if rate >= self.ceiling {
+            self.decreased = None;
+            self.ceiling
+        } else {
+            rate
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(3600)
+    }
+
+    /// Offsets (in ms from the first call) at which `n` sequential acquisitions got through.
+    async fn offsets(limiter: &RateLimiter, n: usize) -> Vec<u128> {
+        let cancel = CancellationToken::new();
+        let begin = Instant::now();
+        let mut at = Vec::new();
+        for _ in 0..n {
+            limiter.acquire(&cancel, far()).await.unwrap();
+            at.push((Instant::now() - begin).as_millis());
+        }
+        at
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_are_spaced_at_the_rate_after_a_burst() {
+        let limiter = RateLimiter::new(2.0);
+        assert_eq!(
+            offsets(&limiter, 6).await,
+            vec![0, 0, 500, 1000, 1500, 2000]
+        );
+        // Idle time refills the bucket up to the burst, not beyond.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(offsets(&limiter, 4).await, vec![0, 0, 500, 1000]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_halves_the_rate_once_per_generation_and_it_recovers() {
+        let limiter = RateLimiter::new(4.0);
+        let cancel = CancellationToken::new();
+        let in_flight: Vec<Ticket> = {
+            let mut tickets = Vec::new();
+            for _ in 0..3 {
+                tickets.push(limiter.acquire(&cancel, far()).await.unwrap());
+            }
+            tickets
+        };
+        for ticket in &in_flight {
+            limiter.throttled(*ticket);
+        }
+        // Three 429s to requests sent before the decrease count as one.
+        assert_eq!(limiter.rate(), 2.0);
+        // Spaced at the halved rate, without a burst.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(offsets(&limiter, 3).await, vec![0, 500, 1000]);
+        // A 429 to a request sent after the decrease halves again.
+        let after = limiter.acquire(&cancel, far()).await.unwrap();
+        limiter.throttled(after);
+        assert_eq!(limiter.rate(), 1.0);
+        // Recovery: a tenth of the ceiling every interval, up to the ceiling.
+        tokio::time::sleep(RECOVERY_INTERVAL).await;
+        assert!((limiter.rate() - 1.4).abs() < 1e-9, "{}", limiter.rate());
+        tokio::time::sleep(RECOVERY_INTERVAL * 7).await;
+        assert_eq!(limiter.rate(), 4.0);
+        tokio::time::sleep(RECOVERY_INTERVAL * 10).await;
+        assert_eq!(limiter.rate(), 4.0);
+    }
+
+    #[test]
+    fn the_rate_has_a_floor() {
+        let limiter = RateLimiter::new(1.0);
+        for _ in 0..20 {
+            let current = Ticket {
+                generation: limiter.lock().generation,
+            };
+            limiter.throttled(current);
+        }
+        assert_eq!(limiter.rate(), MIN_REQUESTS_PER_SECOND);
+        // A ceiling below the floor is kept.
+        let tiny = RateLimiter::new(0.01);
+        tiny.throttled(Ticket { generation: 0 });
+        assert_eq!(tiny.rate(), 0.01);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deadline_and_cancel_end_the_wait_without_using_a_slot() {
+        let limiter = RateLimiter::new(1.0);
+        let cancel = CancellationToken::new();
+        limiter.acquire(&cancel, far()).await.unwrap();
+        let soon = Instant::now() + Duration::from_millis(500);
+        assert_eq!(
+            limiter.acquire(&cancel, soon).await,
+            Err(Interrupted::Deadline)
+        );
+        // The refused call used no slot: the next one comes one interval after the first.
+        let begin = Instant::now();
+        limiter.acquire(&cancel, far()).await.unwrap();
+        assert_eq!(Instant::now() - begin, Duration::from_secs(1));
+        let cancelled = CancellationToken::new();
+        cancelled.cancel();
+        assert_eq!(
+            limiter.acquire(&cancelled, far()).await,
+            Err(Interrupted::Cancelled)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_callers_share_one_budget() {
+        let first = RateLimiter::shared("test-shared-budget", 2.0);
+        let second = RateLimiter::shared("test-shared-budget", 5.0);
+        assert!(Arc::ptr_eq(&first, &second));
+        // The lower of the two configured rates is the ceiling.
+        assert_eq!(second.ceiling(), 2.0);
+        let other = RateLimiter::shared("test-other-budget", 2.0);
+        assert!(!Arc::ptr_eq(&first, &other));
+
+        let begin = Instant::now();
+        let mut tasks = Vec::new();
+        for limiter in [first.clone(), second.clone(), first, second] {
+            for _ in 0..2 {
+                let limiter = limiter.clone();
+                tasks.push(tokio::spawn(async move {
+                    limiter
+                        .acquire(&CancellationToken::new(), far())
+                        .await
+                        .unwrap();
+                    (Instant::now() - begin).as_millis()
+                }));
+            }
+        }
+        let mut at = Vec::new();
+        for task in tasks {
+            at.push(task.await.unwrap());
+        }
+        at.sort_unstable();
+        // Eight requests through one budget of 2/s with a burst of 2.
+        assert_eq!(at, vec![0, 0, 500, 1000, 1500, 2000, 2500, 3000]);
+    }
+
+    #[test]
+    fn a_limiter_is_dropped_with_its_last_client() {
+        let key = "test-dropped-budget";
+        let limiter = RateLimiter::shared(key, 1.0);
+        drop(limiter);
+        // A fresh one with its own ceiling.
+        assert_eq!(RateLimiter::shared(key, 3.0).ceiling(), 3.0);
+    }
+}
