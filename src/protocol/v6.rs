@@ -16,6 +16,9 @@ use std::sync::Arc;
 
 pub use crate::protocol::proto::tfplugin6 as pb;
 
+// The adapter is compiled once per protocol version, against that version's `pb`: loading
+// the same files twice is the point, not the mistake clippy's `duplicate_mod` looks for.
+#[allow(clippy::duplicate_mod)]
 #[path = "adapter/mod.rs"]
 mod adapter;
 

@@ -463,7 +463,6 @@ async fn data_sources_are_validated_and_read_with_their_own_type() {
         data_sources::validate_config(messages::validate_data_resource_config::Request {
             type_name: DATA_SOURCE.into(),
             config: msgpack(&config, &ty),
-            ..Default::default()
         })
     );
     let error = only_error(&validated.diagnostics);

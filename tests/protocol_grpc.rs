@@ -1,0 +1,68 @@
+//! The tfplugin5 and tfplugin6 services over the real gRPC transport: an in-process tonic
+//! server on a unix socket, serving the protocol layer's test provider
+//! (`tfws::protocol::testing`), and the generated tonic clients.
+//!
+//! The cases are written once (`protocol_grpc/cases.rs`) and compiled for each protocol
+//! version (`protocol_grpc/v5.rs`, `protocol_grpc/v6.rs`), which supply their generated module
+//! as `pb` and the two calls whose names differ between versions.
+
+use hyper_util::rt::TokioIo;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tfws::protocol::testing::TestProvider;
+use tfws::protocol::v5::ProviderServerV5;
+use tfws::protocol::v6::ProviderServerV6;
+use tonic::transport::{Channel, Endpoint, Server};
+
+#[path = "protocol_grpc/v5.rs"]
+mod v5;
+#[path = "protocol_grpc/v6.rs"]
+mod v6;
+
+/// Both protocol versions served for one test provider, and a channel to them.
+pub struct Served {
+    pub provider: Arc<TestProvider>,
+    pub channel: Channel,
+    _socket_dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub async fn serve() -> Served {
+    let socket_dir = tempfile::tempdir().expect("temporary directory");
+    let socket: PathBuf = socket_dir.path().join("plugin.sock");
+    let listener = tokio::net::UnixListener::bind(&socket).expect("bind the socket");
+    let provider = Arc::new(TestProvider::default());
+    let router = Server::builder()
+        .add_service(ProviderServerV6::new(provider.clone()).into_service())
+        .add_service(ProviderServerV5::new(provider.clone()).into_service());
+    let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
+    let server = tokio::spawn(async move {
+        router
+            .serve_with_incoming(incoming)
+            .await
+            .expect("the test server runs until aborted");
+    });
+    let channel = Endpoint::try_from("http://localhost")
+        .expect("static URI")
+        .connect_with_connector(tower::service_fn(move |_| {
+            let socket = socket.clone();
+            async move {
+                let stream = tokio::net::UnixStream::connect(socket).await?;
+                Ok::<_, std::io::Error>(TokioIo::new(stream))
+            }
+        }))
+        .await
+        .expect("connect to the test server");
+    Served {
+        provider,
+        channel,
+        _socket_dir: socket_dir,
+        server,
+    }
+}
