@@ -212,6 +212,25 @@ impl<P: Provider> ProviderCore<P> {
         Ok((ty, config))
     }
 
+    /// Decodes a configuration with the type of the named object and hands it to `check`
+    /// (a validation or a plan); an unknown name or an undecodable value is the answer instead.
+    async fn check_config<'a, F, Fut>(
+        &'a self,
+        kind: Kind,
+        type_name: &str,
+        config: &WireValue,
+        check: F,
+    ) -> Diagnostics
+    where
+        F: FnOnce(&'a P, Value) -> Fut,
+        Fut: std::future::Future<Output = Diagnostics>,
+    {
+        match self.decode_config(kind, type_name, config) {
+            Ok((_, config)) => check(&self.provider, config).await,
+            Err(error) => error,
+        }
+    }
+
     /// The answer to an optional resource feature this provider does not implement (identity,
     /// MoveResourceState, GenerateResourceConfig): unknown type, or "not supported".
     pub fn unsupported_for_resource(&self, type_name: &str, feature: &str) -> Diagnostics {
@@ -250,14 +269,15 @@ impl<P: Provider> ProviderCore<P> {
         type_name: &str,
         config: &WireValue,
     ) -> Diagnostics {
-        match self.decode_config(Kind::Resource, type_name, config) {
-            Ok((_, config)) => {
-                self.provider
-                    .validate_resource_config(type_name, &config)
-                    .await
-            }
-            Err(error) => error,
-        }
+        self.check_config(
+            Kind::Resource,
+            type_name,
+            config,
+            |provider, config| async move {
+                provider.validate_resource_config(type_name, &config).await
+            },
+        )
+        .await
     }
 
     /// `raw_json` is `RawState.json`; `has_flatmap` says whether the pre-0.12 flatmap form was
@@ -439,14 +459,17 @@ impl<P: Provider> ProviderCore<P> {
         type_name: &str,
         config: &WireValue,
     ) -> Diagnostics {
-        match self.decode_config(Kind::DataSource, type_name, config) {
-            Ok((_, config)) => {
-                self.provider
+        self.check_config(
+            Kind::DataSource,
+            type_name,
+            config,
+            |provider, config| async move {
+                provider
                     .validate_data_source_config(type_name, &config)
                     .await
-            }
-            Err(error) => error,
-        }
+            },
+        )
+        .await
     }
 
     pub async fn read_data_source(&self, type_name: &str, config: &WireValue) -> StateOutcome {
@@ -459,22 +482,21 @@ impl<P: Provider> ProviderCore<P> {
     }
 
     pub async fn validate_action_config(&self, type_name: &str, config: &WireValue) -> Diagnostics {
-        match self.decode_config(Kind::Action, type_name, config) {
-            Ok((_, config)) => {
-                self.provider
-                    .validate_action_config(type_name, &config)
-                    .await
-            }
-            Err(error) => error,
-        }
+        self.check_config(Kind::Action, type_name, config, |provider, config| async move {
+            provider.validate_action_config(type_name, &config).await
+        })
+        .await
     }
 
     /// Validation only: the configuration may hold unknown values, and nothing runs.
     pub async fn plan_action(&self, type_name: &str, config: &WireValue) -> Diagnostics {
-        match self.decode_config(Kind::Action, type_name, config) {
-            Ok((_, config)) => self.provider.plan_action(type_name, &config).await,
-            Err(error) => error,
-        }
+        self.check_config(
+            Kind::Action,
+            type_name,
+            config,
+            |provider, config| async move { provider.plan_action(type_name, &config).await },
+        )
+        .await
     }
 
     /// Starts the action in a task of its own and answers with its events: each progress
