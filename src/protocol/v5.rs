@@ -1,7 +1,7 @@
 //! Protocol 5 (Terraform 0.12 and later; chosen by clients without 6): the
 //! `tfplugin5.Provider` service.
 //!
-//! The RPCs both versions share are answered by the shared [`adapter`] over this version's
+//! The RPCs both versions share are answered by the shared `adapter` over this version's
 //! generated messages, with protocol 5's message and method names mapped to protocol 6's; this
 //! file adds protocol 5's only RPC of its own, PrepareProviderConfig.
 

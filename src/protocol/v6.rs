@@ -1,6 +1,6 @@
 //! Protocol 6 (Terraform 1.0 and later, OpenTofu): the `tfplugin6.Provider` service.
 //!
-//! The RPCs both versions share are answered by the shared [`adapter`] over this version's
+//! The RPCs both versions share are answered by the shared `adapter` over this version's
 //! generated messages; this file adds what protocol 6 alone has: ValidateProviderConfig (5's
 //! PrepareProviderConfig) and the state store RPCs, of which this provider offers none.
 
