@@ -66,3 +66,54 @@ pub async fn serve() -> Served {
         server,
     }
 }
+
+/// Calls `path` with an empty request of type `Req` and answers with the gRPC status code.
+async fn status_of<Req, Resp>(served: &Served, path: &'static str) -> tonic::Code
+where
+    Req: prost::Message + Default + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+{
+    let mut grpc = tonic::client::Grpc::new(served.channel.clone());
+    grpc.ready().await.expect("the channel is ready");
+    let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
+    let path = http::uri::PathAndQuery::from_static(path);
+    match grpc
+        .unary(tonic::Request::new(Req::default()), path, codec)
+        .await
+    {
+        Ok(_) => tonic::Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+/// Each service answers only its own version's methods: protocol 6's names under protocol 5
+/// (and the reverse) are Unimplemented, as from generated code, not quietly served.
+#[tokio::test]
+async fn each_version_answers_only_its_own_method_names() {
+    use tfws::protocol::proto::{tfplugin5, tfplugin6};
+    let served = serve().await;
+    let code = status_of::<
+        tfplugin6::validate_provider_config::Request,
+        tfplugin6::validate_provider_config::Response,
+    >(&served, "/tfplugin5.Provider/ValidateProviderConfig")
+    .await;
+    assert_eq!(code, tonic::Code::Unimplemented);
+    let code = status_of::<
+        tfplugin5::prepare_provider_config::Request,
+        tfplugin5::prepare_provider_config::Response,
+    >(&served, "/tfplugin6.Provider/PrepareProviderConfig")
+    .await;
+    assert_eq!(code, tonic::Code::Unimplemented);
+    let code = status_of::<
+        tfplugin5::get_provider_schema::Request,
+        tfplugin5::get_provider_schema::Response,
+    >(&served, "/tfplugin5.Provider/GetSchema")
+    .await;
+    assert_eq!(code, tonic::Code::Ok);
+    let code = status_of::<
+        tfplugin6::get_provider_schema::Request,
+        tfplugin6::get_provider_schema::Response,
+    >(&served, "/tfplugin6.Provider/GetSchema")
+    .await;
+    assert_eq!(code, tonic::Code::Unimplemented);
+}
