@@ -88,33 +88,37 @@ pub fn resource_schema() -> Schema {
     }
 }
 
-pub fn data_source_schema() -> Schema {
+/// A version 0 schema of top-level attributes.
+fn flat_schema(description: &str, attributes: Vec<Attribute>) -> Schema {
     Schema {
         version: 0,
         block: Block {
-            attributes: vec![
-                Attribute::required("name", Type::String, "What to look up."),
-                Attribute::computed("id", Type::String, "What was found."),
-            ],
-            description: "Looks a thing up.".into(),
+            attributes,
+            description: description.into(),
             ..Block::default()
         },
     }
 }
 
+pub fn data_source_schema() -> Schema {
+    flat_schema(
+        "Looks a thing up.",
+        vec![
+            Attribute::required("name", Type::String, "What to look up."),
+            Attribute::computed("id", Type::String, "What was found."),
+        ],
+    )
+}
+
 /// The schema of every test action: how many progress messages to send, and why to fail.
 pub fn action_schema() -> Schema {
-    Schema {
-        version: 0,
-        block: Block {
-            attributes: vec![
-                Attribute::optional("count", Type::Number, "Progress messages to send."),
-                Attribute::optional("reason", Type::String, "Why to fail."),
-            ],
-            description: "Does a thing.".into(),
-            ..Block::default()
-        },
-    }
+    flat_schema(
+        "Does a thing.",
+        vec![
+            Attribute::optional("count", Type::Number, "Progress messages to send."),
+            Attribute::optional("reason", Type::String, "Why to fail."),
+        ],
+    )
 }
 
 /// A value of [`action_schema`]'s type.
