@@ -114,8 +114,9 @@ pub struct UpgradeResponse {
 }
 
 /// A Terraform provider, independent of protocol version. The servers decode every
-/// `DynamicValue` with the right schema type before calling in, reject unknown resource type
-/// names themselves, and encode the answers.
+/// `DynamicValue` with the right schema type before calling in, answer requests naming a
+/// resource, data source or action type the provider does not offer themselves (so these
+/// methods only ever see offered type names), and encode the answers.
 #[async_trait::async_trait]
 pub trait Provider: Send + Sync + 'static {
     fn schemas(&self) -> ProviderSchemas;
