@@ -13,11 +13,12 @@
 //!   through the full source `registry.opentofu.org/tfws/workspace`), the lock file records
 //!   the `h1:` hash, and `apply` against the simulator works with the installed copy.
 //!
-//! Which binary is packaged: by default the test's own build of the provider
-//! (`TFWS_RELEASE_BINARY`), so the suite does not pay for a size-optimised fat-LTO release
-//! build; the packaging, hashing and installing are the same for any binary. Set
-//! `TFWS_TEST_RELEASE_BUILD=1` to let the script run its own `cargo build --release --locked`
-//! (minutes when cold).
+//! Which binary is packaged: by default the test's own build of the provider, handed to the
+//! script as `TFWS_RELEASE_BINARY`, so the suite does not pay for a size-optimised fat-LTO
+//! release build (minutes); the packaging, hashing and installing are the same for any binary.
+//! The copy packaged is run through `strip` when that is installed (symbols and debug info
+//! only: about 160 MB down to 23 MB, which every zip, hash and `init` here handles). Set
+//! `TFWS_TEST_RELEASE_BUILD=1` to let the script run its own `cargo build --release --locked`.
 
 #[path = "support/https_files.rs"]
 mod https_files;
@@ -76,6 +77,8 @@ struct Dist {
     dir: TempDir,
     /// The binary that went into the zip.
     binary: PathBuf,
+    /// Holds the stripped copy of the provider, when one was made.
+    _binary_dir: Option<TempDir>,
     output: CommandOutput,
 }
 
@@ -92,11 +95,12 @@ impl Dist {
         let dist_dir = dir.path().display().to_string();
         env.push(("TFWS_DIST_DIR".into(), dist_dir));
         env.push(("TFWS_RELEASE_PLATFORMS".into(), PLATFORM.into()));
-        let binary = if script_builds() {
-            cargo_target_directory().join("release").join(PREFIX)
+        let (binary, binary_dir) = if script_builds() {
+            (cargo_target_directory().join("release").join(PREFIX), None)
         } else {
-            env.push(("TFWS_RELEASE_BINARY".into(), PROVIDER.into()));
-            PathBuf::from(PROVIDER)
+            let (binary, binary_dir) = prebuilt_binary();
+            env.push(("TFWS_RELEASE_BINARY".into(), binary.display().to_string()));
+            (binary, binary_dir)
         };
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         // A cold size-optimised fat-LTO build takes minutes; packaging takes seconds.
@@ -112,6 +116,7 @@ impl Dist {
         Dist {
             dir,
             binary,
+            _binary_dir: binary_dir,
             output,
         }
     }
@@ -143,6 +148,31 @@ impl Dist {
             .join("tfws")
             .join("workspace")
     }
+}
+
+/// The test's own provider binary, stripped into a temp dir when `strip` is installed.
+fn prebuilt_binary() -> (PathBuf, Option<TempDir>) {
+    if support::cli::find_executable("strip").is_none() {
+        eprintln!("note: strip is not installed: packaging the unstripped {PROVIDER}");
+        return (PathBuf::from(PROVIDER), None);
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("tfws-stripped-")
+        .tempdir()
+        .expect("temp dir");
+    let stripped = dir.path().join(PREFIX);
+    let status = Command::new("strip")
+        .arg("-o")
+        .arg(&stripped)
+        .arg(PROVIDER)
+        .status()
+        .expect("run strip");
+    assert!(
+        status.success(),
+        "strip -o {} {PROVIDER} failed",
+        stripped.display()
+    );
+    (stripped, Some(dir))
 }
 
 fn cargo_target_directory() -> PathBuf {
@@ -656,39 +686,36 @@ fn git_head() -> Option<String> {
     lines.next().map(str::to_owned)
 }
 
-#[test]
-fn terraform_installs_from_the_https_network_mirror_and_applies_for_both_registry_hosts() {
-    let dist = Dist::make(&[]);
-    let h1 = hash1(&zip_entries(&dist.file(&Dist::zip_name())));
-    let certificates = TempDir::new().expect("temp dir");
-    let server =
-        https_files::HttpsFileServer::start(&dist.path().join("mirror"), certificates.path());
-    let ssl_cert_file = server.ca_pem_path().display().to_string();
-    let cli = support::terraform_1_0_3();
-    let installed_bytes = read(&dist.binary);
+/// Where `terraform init` gets the provider from.
+enum Mirror<'a> {
+    /// `network_mirror { url = … }`, the CA trusted through `SSL_CERT_FILE`.
+    Network(&'a https_files::HttpsFileServer),
+    /// `filesystem_mirror { path = … }`.
+    Filesystem(&'a Path),
+}
 
-    for (source, address) in [
-        (
-            support::PROVIDER_SOURCE,
-            support::TERRAFORM_PROVIDER_ADDRESS,
+/// A working directory whose CLI config installs only from `mirror`, with a configuration
+/// requiring this version from `source` and rebooting srv-0001 and srv-0003.
+fn mirror_workdir(mirror: &Mirror<'_>, source: &str) -> TestWorkdir {
+    // ReattachOnly leaves no way to install the provider; the config written below adds one.
+    let workdir = TestWorkdir::with_install(Path::new(PROVIDER), InstallMethod::ReattachOnly);
+    let installation = match mirror {
+        Mirror::Network(server) => format!(
+            "  network_mirror {{\n    url = {}\n  }}\n",
+            json!(server.base_url())
         ),
-        (
-            support::OPENTOFU_PROVIDER_ADDRESS,
-            support::OPENTOFU_PROVIDER_ADDRESS,
+        Mirror::Filesystem(path) => format!(
+            "  filesystem_mirror {{\n    path = {}\n  }}\n",
+            json!(path.display().to_string())
         ),
-    ] {
-        let host = address.split('/').next().unwrap_or_default();
-        let workdir = TestWorkdir::with_install(Path::new(PROVIDER), InstallMethod::ReattachOnly);
-        std::fs::write(
-            workdir.cli_config_path(),
-            format!(
-                "provider_installation {{\n  network_mirror {{\n    url = \"{}\"\n  }}\n}}\n",
-                server.base_url()
-            ),
-        )
-        .expect("write the CLI config");
-        workdir.write_main_tf(&format!(
-            r#"terraform {{
+    };
+    std::fs::write(
+        workdir.cli_config_path(),
+        format!("provider_installation {{\n{installation}}}\n"),
+    )
+    .expect("write the CLI config");
+    workdir.write_main_tf(&format!(
+        r#"terraform {{
   required_providers {{
     workspace = {{
       source  = "{source}"
@@ -703,7 +730,63 @@ resource "workspace_app_server_reboot" "r" {{
   server_ids = ["srv-0001", "srv-0003"]
 }}
 "#
-        ));
+    ));
+    workdir
+}
+
+/// The hashes the lock file records for `address`, after checking its version.
+fn locked_hashes(workdir: &TestWorkdir, address: &str) -> Vec<String> {
+    let lock = String::from_utf8(read(&workdir.path().join(".terraform.lock.hcl")))
+        .expect("UTF-8 lock file");
+    let block = lock
+        .split_once(&format!("provider \"{address}\" {{"))
+        .map(|(_, rest)| rest.split_once("\n}").map_or(rest, |(block, _)| block))
+        .unwrap_or_else(|| panic!("no block for {address} in:\n{lock}"));
+    assert!(
+        block.contains(&format!("version     = \"{VERSION}\"")),
+        "{address}: version in\n{lock}"
+    );
+    block
+        .split('"')
+        .filter(|piece| piece.starts_with("h1:") || piece.starts_with("zh:"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn terraform_installs_the_release_from_https_and_filesystem_mirrors_and_applies() {
+    let dist = Dist::make(&[]);
+    let h1 = hash1(&zip_entries(&dist.file(&Dist::zip_name())));
+    let certificates = TempDir::new().expect("temp dir");
+    let mirror_root = dist.path().join("mirror");
+    let server = https_files::HttpsFileServer::start(&mirror_root, certificates.path());
+    let ssl_cert_file = server.ca_pem_path().display().to_string();
+    let cli = support::terraform_1_0_3();
+    let released_binary = read(&dist.binary);
+
+    let cases = [
+        (
+            Mirror::Network(&server),
+            support::PROVIDER_SOURCE,
+            support::TERRAFORM_PROVIDER_ADDRESS,
+        ),
+        (
+            Mirror::Network(&server),
+            support::OPENTOFU_PROVIDER_ADDRESS,
+            support::OPENTOFU_PROVIDER_ADDRESS,
+        ),
+        (
+            Mirror::Filesystem(&mirror_root),
+            support::PROVIDER_SOURCE,
+            support::TERRAFORM_PROVIDER_ADDRESS,
+        ),
+    ];
+    for (mirror, source, address) in cases {
+        let (kind, host) = match mirror {
+            Mirror::Network(_) => ("HTTPS network mirror", address.split('/').next()),
+            Mirror::Filesystem(_) => ("filesystem mirror", None),
+        };
+        let workdir = mirror_workdir(&mirror, source);
         let tls_env = [("SSL_CERT_FILE", ssl_cert_file.as_str())];
 
         let started = Instant::now();
@@ -711,22 +794,24 @@ resource "workspace_app_server_reboot" "r" {{
         let init_time = started.elapsed();
         init.assert_success();
         eprintln!(
-            "figure: terraform {} init of {address} from the HTTPS network mirror: {:.2} s",
+            "figure: terraform {} init of {address} from the {kind}: {:.2} s",
             cli.version,
             init_time.as_secs_f64()
         );
 
         // Installed from this mirror, through this host's half of the tree.
-        let requests = server.requests();
-        for fetched in [
-            format!("/{host}/tfws/workspace/index.json"),
-            format!("/{host}/tfws/workspace/{VERSION}.json"),
-            format!("/{host}/tfws/workspace/{}", Dist::zip_name()),
-        ] {
-            assert!(
-                requests.contains(&fetched),
-                "{address}: {fetched} was not fetched; requests: {requests:?}\n{init}"
-            );
+        if let Some(host) = host {
+            let requests = server.requests();
+            for fetched in [
+                format!("/{host}/tfws/workspace/index.json"),
+                format!("/{host}/tfws/workspace/{VERSION}.json"),
+                format!("/{host}/tfws/workspace/{}", Dist::zip_name()),
+            ] {
+                assert!(
+                    requests.contains(&fetched),
+                    "{address}: {fetched} was not fetched; requests: {requests:?}\n{init}"
+                );
+            }
         }
         let installed = workdir
             .path()
@@ -736,27 +821,17 @@ resource "workspace_app_server_reboot" "r" {{
             .join(PLATFORM)
             .join(format!("{PREFIX}_v{VERSION}"));
         assert!(
-            read(&installed) == installed_bytes,
+            read(&installed) == released_binary,
             "{} is the released binary",
             installed.display()
         );
 
         // The lock file records the h1: hash of the zip's contents, and nothing else.
-        let lock = String::from_utf8(read(&workdir.path().join(".terraform.lock.hcl")))
-            .expect("UTF-8 lock file");
-        let block = lock
-            .split_once(&format!("provider \"{address}\" {{"))
-            .map(|(_, rest)| rest.split_once("\n}").map_or(rest, |(block, _)| block))
-            .unwrap_or_else(|| panic!("no block for {address} in:\n{lock}"));
-        assert!(
-            block.contains(&format!("version     = \"{VERSION}\"")),
-            "{address}: version in\n{lock}"
+        assert_eq!(
+            locked_hashes(&workdir, address),
+            vec![h1.clone()],
+            "{kind}, {address}"
         );
-        let hashes: Vec<&str> = block
-            .split('"')
-            .filter(|piece| piece.starts_with("h1:") || piece.starts_with("zh:"))
-            .collect();
-        assert_eq!(hashes, vec![h1.as_str()], "{address}: hashes in\n{lock}");
 
         // The installed copy works: a real apply against the simulator.
         let simulator = LocalSimulator::with_servers(
@@ -766,8 +841,7 @@ resource "workspace_app_server_reboot" "r" {{
                 rebooting_ms: 100,
             },
         );
-        let mut env = simulator.provider_env();
-        env.push(("SSL_CERT_FILE".into(), ssl_cert_file.clone()));
+        let env = simulator.provider_env();
         let apply = workdir.apply(&cli, &[], &support::env_refs(&env));
         apply.assert_success();
         let counts = simulator.reboot_counts();
@@ -775,4 +849,50 @@ resource "workspace_app_server_reboot" "r" {{
         assert_eq!(counts.get("srv-0002"), Some(&0), "{counts:?}\n{apply}");
         assert_eq!(counts.get("srv-0003"), Some(&1), "{counts:?}\n{apply}");
     }
+}
+
+#[test]
+fn terraform_refuses_a_mirrored_zip_whose_h1_hash_does_not_match() {
+    let dist = Dist::make(&[]);
+    let provider_dir = dist.provider_dir("registry.terraform.io");
+    let document_path = provider_dir.join(format!("{VERSION}.json"));
+    let mut document = read_json(&document_path);
+    let good = hash1(&zip_entries(&dist.file(&Dist::zip_name())));
+    // The h1: of something else: the zip itself is untouched.
+    let wrong = hash1(&BTreeMap::from([(
+        format!("{PREFIX}_v{VERSION}"),
+        (None, b"not the released binary".to_vec()),
+    )]));
+    assert_ne!(good, wrong);
+    document["archives"][PLATFORM]["hashes"] = json!([wrong]);
+    std::fs::write(&document_path, document.to_string()).expect("rewrite the document");
+
+    let certificates = TempDir::new().expect("temp dir");
+    let server =
+        https_files::HttpsFileServer::start(&dist.path().join("mirror"), certificates.path());
+    let ssl_cert_file = server.ca_pem_path().display().to_string();
+    let cli = support::terraform_1_0_3();
+    let workdir = mirror_workdir(&Mirror::Network(&server), support::PROVIDER_SOURCE);
+    let init = workdir.init(&cli, &[("SSL_CERT_FILE", ssl_cert_file.as_str())]);
+    init.assert_failure();
+    assert!(
+        server.requests().contains(&format!(
+            "/registry.terraform.io/tfws/workspace/{}",
+            Dist::zip_name()
+        )),
+        "the zip was fetched (the refusal is the hash check): {:?}\n{init}",
+        server.requests()
+    );
+    assert!(
+        init.combined().to_lowercase().contains("checksum"),
+        "refused for its checksum:\n{init}"
+    );
+    assert!(
+        !workdir
+            .path()
+            .join(".terraform/providers")
+            .join(support::TERRAFORM_PROVIDER_ADDRESS)
+            .exists(),
+        "nothing installed"
+    );
 }
