@@ -133,6 +133,7 @@ skipped=()
 check_version() { # check_version BINARY: its --version must name this version
     local reported
     reported="$("$1" --version)" || fail "$1 --version failed"
+    reported="${reported%%$'\n'*}"
     [[ "${reported}" == "${BIN} ${version} "* ]] ||
         fail "$1 reports \"${reported}\", not version ${version}"
     log "${reported}"
