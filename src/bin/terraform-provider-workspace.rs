@@ -12,9 +12,18 @@ use tfws::provider::WorkspaceProvider;
 /// The source address users write in `required_providers`, used in debug mode's reattach value.
 const PROVIDER_ADDRESS: &str = "registry.terraform.io/tfws/workspace";
 
+/// What `--version` prints after the program name: the crate version and the git commit the
+/// binary was built from (`unknown` outside a git checkout; see `build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("TFWS_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Parser, Debug)]
 #[command(
-    version,
+    version = VERSION,
     about = "Terraform / OpenTofu provider for Huawei Cloud Workspace APP servers"
 )]
 struct Cli {
