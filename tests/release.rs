@@ -839,6 +839,7 @@ fn terraform_installs_the_release_from_https_and_filesystem_mirrors_and_applies(
             RebootTiming {
                 pending_ms: 50,
                 rebooting_ms: 100,
+                registering_ms: 50,
             },
         );
         let env = simulator.provider_env();
