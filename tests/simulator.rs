@@ -11,9 +11,9 @@ use tfws::workspace::readiness::{self, Condition};
 use tfws::workspace::signing::{self, RequestToSign, Signer};
 use tfws::workspace::simulator::{
     authenticate, AuthError, AuthKind, CredentialsConfig, FailingIdsFault, FaultScope, Faults,
-    FreezeEntry, InjectedFault, Operation, QuotaFault, RebootPhase, RebootTiming,
-    ReceivedRequest, RequestLogEntry, ServerErrorFault, ServerSpec, Simulator, SimulatorConfig,
-    SimulatorHandle, SimulatorState, StatusOverride, ThrottleFault,
+    FreezeEntry, InjectedFault, Operation, QuotaFault, RebootPhase, RebootTiming, ReceivedRequest,
+    RequestLogEntry, ServerErrorFault, ServerSpec, Simulator, SimulatorConfig, SimulatorHandle,
+    SimulatorState, StatusOverride, ThrottleFault,
 };
 use tfws::workspace::wire::{self, AppServer, ListAppServersResponse, RebootType};
 use tfws::workspace::Credentials;

@@ -1,11 +1,14 @@
 //! The API base URL: derived from region and cloud, or given whole.
 //!
-//! Host rules (reference §1): the regions of the Python SDK's table marked `appstream` use
-//! `appstream.{region}.{cloud}`, the others listed there use `workspace.{region}.{cloud}`.
-//! A region in neither list gets `workspace.` — the international documentation lists only
-//! `workspace.` hosts, and new regions have been added with that prefix; users of a region where
-//! that guess is wrong can override the base URL. Regions starting with `eu-west-1` use the cloud
-//! domain `myhuaweicloud.eu` unless another cloud was given explicitly.
+//! Host rules: the five mainland-China regions in the region table of Huawei's official
+//! Workspace APP SDKs (Python `huaweicloudsdkworkspaceapp` `workspaceapp_region.py`, Go
+//! `workspaceapp/v1/region`) use `appstream.{region}.{cloud}`. The other regions listed here come
+//! from the *desktop* Workspace SDK table and use `workspace.{region}.{cloud}`, as the
+//! international API documentation writes for the APP API too; no public source settles which
+//! host serves the APP API outside mainland China, so users can override the base URL with
+//! `endpoint`, and a 404 `APIGW.0101` ("API not found") answer says so. A region in neither list
+//! gets `workspace.`. Regions starting with `eu-west-1` use the cloud domain `myhuaweicloud.eu`
+//! unless another cloud was given explicitly.
 
 use url::Url;
 
@@ -84,7 +87,7 @@ pub fn host_prefix(region: &str) -> HostPrefix {
     }
 }
 
-/// Whether the region appears in the reference's host table.
+/// Whether the region appears in the SDK's region table.
 pub fn is_known_region(region: &str) -> bool {
     APPSTREAM_REGIONS.contains(&region) || WORKSPACE_REGIONS.contains(&region)
 }
