@@ -8,6 +8,7 @@
 //! - [`reboot`]: `Client::batch_reboot` for any number of servers.
 //! - [`wait`]: `Client::wait_until_ready` after a reboot.
 //! - [`error`]: typed errors.
+//! - [`fleet`]: server and group listings, maintenance mode, user sessions and logoff.
 //! - [`readiness`]: what one server snapshot says: up, pending or a dead end.
 //! - `simulator` (cargo feature `simulator`, off by default): a local simulator of the API
 //!   for tests and demos, kept out of the provider's dependency graph.
@@ -15,6 +16,7 @@
 pub mod client;
 pub mod endpoint;
 pub mod error;
+pub mod fleet;
 pub mod readiness;
 pub mod reboot;
 pub mod retry;
@@ -26,6 +28,7 @@ pub mod wire;
 
 pub use client::{Auth, Client, ClientConfig};
 pub use error::{ApiError, ClientError};
+pub use fleet::{BatchReport, LogoffNotice};
 pub use reboot::{BatchFailure, RebootReport};
 pub use wait::{ServerWait, WaitOptions, WaitOutcome, WaitReport};
 pub use wire::{AppServer, ListQuery, RebootType};
