@@ -35,9 +35,11 @@ pub mod auth;
 pub mod config;
 pub mod control;
 pub mod errors;
+mod fleet_api;
 pub mod log;
 pub mod sdk;
 pub mod servers;
+pub mod sessions;
 mod state;
 
 use std::collections::BTreeMap;
@@ -52,11 +54,12 @@ use tokio::task::JoinHandle;
 pub use auth::{authenticate, AuthError, AuthKind, Authenticated, ReceivedRequest};
 pub use config::{
     AccessKeyCredential, CredentialsConfig, FailingIdsFault, FaultScope, Faults, QuotaFault,
-    RebootTiming, ServerErrorFault, ServerGroupSpec, ServerSpec, SimulatorConfig, ThrottleFault,
-    DEFAULT_MAX_CLOCK_SKEW_SECS, DEFAULT_PROJECT_ID, DEFAULT_SERVER_GROUP_ID,
+    RebootTiming, ServerErrorFault, ServerGroupSpec, ServerSpec, SessionConfig, SimulatorConfig,
+    ThrottleFault, DEFAULT_MAX_CLOCK_SKEW_SECS, DEFAULT_PROJECT_ID, DEFAULT_SERVER_GROUP_ID,
 };
 pub use log::{InjectedFault, Operation, RequestLogEntry};
 pub use servers::{FreezeEntry, RebootPhase, ServerSnapshot, ServerTableError, StatusOverride};
+pub use sessions::{FleetReport, LogoffMessage, MaintenanceChange, RebootEvent, ServerHistory};
 pub use state::{RequestCounters, SimulatorState};
 
 use state::{Inner, Shared};
@@ -93,7 +96,16 @@ impl Simulator {
         config: SimulatorConfig,
         port: u16,
     ) -> Result<SimulatorHandle, SimulatorError> {
-        let servers = servers::ServerTable::new(config.server_specs(), OffsetDateTime::now_utc())?;
+        let mut servers = servers::ServerTable::with_sessions(
+            config.server_specs(),
+            config.sessions,
+            OffsetDateTime::now_utc(),
+        )?;
+        for group in &config.server_groups {
+            if let Some(name) = &group.name {
+                servers.set_group_name(&group.id, name);
+            }
+        }
         let request_log =
             log::RequestLog::with_file(config.request_log.as_deref()).map_err(|source| {
                 SimulatorError::RequestLog {
@@ -262,6 +274,40 @@ impl SimulatorHandle {
             .lock()
             .servers
             .add_generated(server_group_id, count, OffsetDateTime::now_utc())
+    }
+
+    /// Availability (the most servers unavailable at once), sessions (open, killed by
+    /// reboots, logged off, ended) and every server's maintenance, reboot and logoff history.
+    pub fn fleet_report(&self) -> FleetReport {
+        self.shared
+            .lock()
+            .servers
+            .fleet_report(OffsetDateTime::now_utc())
+    }
+
+    /// Replaces the session rules from now on.
+    pub fn set_sessions(&self, sessions: SessionConfig) {
+        self.shared
+            .lock()
+            .servers
+            .set_session_config(sessions, OffsetDateTime::now_utc());
+    }
+
+    /// Names a server group (`name` in the group listing, `server_group_name` of servers).
+    pub fn set_group_name(&self, server_group_id: &str, name: &str) {
+        self.shared
+            .lock()
+            .servers
+            .set_group_name(server_group_id, name);
+    }
+
+    /// Puts a server into maintenance mode or takes it out, as `batch-maint` does.
+    pub fn set_maintenance(&self, id: &str, maintain_status: bool) -> Result<(), SimulatorError> {
+        self.shared
+            .lock()
+            .servers
+            .set_maintenance(id, maintain_status, OffsetDateTime::now_utc())
+            .ok_or_else(|| SimulatorError::UnknownServer(id.to_owned()))
     }
 
     /// Freezes a server for arrears (see [`StatusOverride::frozen`]).
