@@ -279,6 +279,11 @@ pub struct GroupView {
     pub app_server_count: u32,
 }
 
+fn truncate_to_millis(at: OffsetDateTime) -> OffsetDateTime {
+    at.replace_nanosecond(u32::from(at.millisecond()) * 1_000_000)
+        .unwrap_or(at)
+}
+
 fn millis_between(from: OffsetDateTime, to: OffsetDateTime) -> u64 {
     u64::try_from((to - from).whole_milliseconds()).unwrap_or(0)
 }
@@ -730,7 +735,9 @@ impl ServerTable {
                 number: session.number,
                 login_user: session.login_user(),
                 state: session.state(),
-                start_time: session.started_at,
+                // The API keeps milliseconds; a window ending "now" to the millisecond
+                // includes a session that started within that millisecond.
+                start_time: truncate_to_millis(session.started_at),
                 machine_name: server.machine_name.clone(),
                 vm_ip: server.ip_address.clone(),
                 server_group_id: server.server_group_id.clone(),
