@@ -1111,4 +1111,125 @@ mod tests {
         assert!(read(r#"{"freeze":"ARREAR"}"#).freeze.is_empty());
         assert!(read(r#"{"freeze":[]}"#).freeze.is_empty());
     }
+
+    /// The SDK-shaped group and session answers decode; the request bodies serialise to the
+    /// SDK's field names.
+    #[test]
+    fn decodes_sdk_shaped_group_and_session_answers_and_writes_the_bodies() {
+        let text = include_str!("../../tests/data/app-server.example.json");
+        let example: serde_json::Value = serde_json::from_str(text).unwrap();
+        let groups: ListServerGroupsResponse =
+            serde_json::from_value(example["GET /v1/{project_id}/app-server-groups"].clone())
+                .expect("ListServerGroups decodes");
+        let item = &example["GET /v1/{project_id}/app-server-groups"]["items"][0];
+        assert_eq!(groups.items.len(), 1);
+        assert_eq!(groups.items[0].id, item["id"].as_str().unwrap());
+        assert_eq!(groups.items[0].name.as_deref(), item["name"].as_str());
+        assert_eq!(
+            groups.items[0].app_server_count,
+            item["app_server_count"].as_u64()
+        );
+        let sessions: ListSessionsResponse =
+            serde_json::from_value(example["GET /v1/{project_id}/session/list-sessions"].clone())
+                .expect("ListSessions decodes");
+        let item = &example["GET /v1/{project_id}/session/list-sessions"]["items"][0];
+        assert_eq!(sessions.items[0].id, item["id"].as_str().unwrap());
+        assert_eq!(
+            sessions.items[0].machine_name.as_deref(),
+            item["machine_name"].as_str()
+        );
+        assert_eq!(
+            sessions.items[0].session_state.as_deref(),
+            item["session_state"].as_str()
+        );
+        // Junk items are skipped, odd field types do not break an item.
+        let odd: ListSessionsResponse = serde_json::from_str(
+            r#"{"count":"2","items":[null,{"id":7,"machine_name":["x"],"start_time":null}]}"#,
+        )
+        .unwrap();
+        assert_eq!((odd.count, odd.items.len()), (2, 1));
+        assert_eq!(odd.items[0].id, "7");
+        assert_eq!(odd.items[0].machine_name, None);
+
+        // Every key of our bodies is a key of the SDK's body.
+        let maint_keys = example
+            ["PATCH /v1/{project_id}/app-servers/actions/batch-maint (request body)"]
+            .as_object()
+            .unwrap()
+            .clone();
+        let maint = serde_json::to_value(BatchMaintRequest {
+            items: vec!["a".into()],
+            maintain_status: true,
+        })
+        .unwrap();
+        for key in maint.as_object().unwrap().keys() {
+            assert!(maint_keys.contains_key(key), "{key}");
+        }
+        let logoff_keys = example["POST /v1/{project_id}/session/logoff (request body)"]
+            .as_object()
+            .unwrap()
+            .clone();
+        let logoff = serde_json::to_value(LogoffRequest {
+            session_ids: vec!["s".into()],
+            message_type: message_type::WARNING,
+            title: Some("t".into()),
+            message: Some("m".into()),
+            delay_time: 300,
+        })
+        .unwrap();
+        for (key, value) in logoff.as_object().unwrap() {
+            let sdk = &logoff_keys[key.as_str()];
+            assert!(!sdk.is_null(), "{key} is not in the SDK body");
+            assert_eq!(
+                std::mem::discriminant(value),
+                std::mem::discriminant(sdk),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn fleet_paths_queries_and_times() {
+        assert_eq!(
+            batch_maint_path("p"),
+            "/v1/p/app-servers/actions/batch-maint"
+        );
+        assert_eq!(server_groups_path("p"), "/v1/p/app-server-groups");
+        assert_eq!(list_sessions_path("p"), "/v1/p/session/list-sessions");
+        assert_eq!(logoff_path("p"), "/v1/p/session/logoff");
+        let now = parse_api_time("2024-03-31T10:40:43.858Z").unwrap();
+        assert_eq!(format_api_time(now), "2024-03-31T10:40:43.858Z");
+        let query = SessionQuery::open_on("APPSRV-001", now);
+        assert_eq!(
+            query.to_pairs(),
+            vec![
+                (
+                    "query_begin_time".to_string(),
+                    "2024-03-01T10:40:43.858Z".to_string()
+                ),
+                (
+                    "query_end_time".to_string(),
+                    "2024-03-31T10:40:43.858Z".to_string()
+                ),
+                ("machine_name".to_string(), "APPSRV-001".to_string()),
+                (
+                    "session_state".to_string(),
+                    "Active,Disconnected".to_string()
+                ),
+            ]
+        );
+        let groups = ServerGroupQuery {
+            limit: Some(100),
+            server_group_name: Some("Finance".into()),
+            ..ServerGroupQuery::default()
+        };
+        assert_eq!(
+            groups.to_pairs(),
+            vec![
+                ("limit".to_string(), "100".to_string()),
+                ("server_group_name".to_string(), "Finance".to_string())
+            ]
+        );
+        assert!(parse_api_time("yesterday").is_none());
+    }
 }
