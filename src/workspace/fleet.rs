@@ -78,6 +78,9 @@ pub struct LogoffNotice {
     pub delay_secs: u64,
 }
 
+/// The ids of one batch and its encoded body.
+type EncodedBatch = (Vec<String>, Result<Vec<u8>, serde_json::Error>);
+
 /// The outcome of one batch.
 enum Batch {
     Done(Vec<String>),
@@ -245,15 +248,19 @@ impl Client {
     ) -> BatchReport {
         let plan = plan_batches(server_ids);
         let path = wire::batch_maint_path(self.project_id());
-        let batches = plan.batches.into_iter().map(|items| {
-            let body = serde_json::to_vec(&BatchMaintRequest {
-                items: items.clone(),
-                maintain_status,
-            });
-            (items, body)
-        });
+        let batches = plan
+            .batches
+            .into_iter()
+            .map(|items| {
+                let body = serde_json::to_vec(&BatchMaintRequest {
+                    items: items.clone(),
+                    maintain_status,
+                });
+                (items, body)
+            })
+            .collect();
         let mut report = self
-            .send_batches(path, batches, true, cancel, deadline)
+            .send_batches(Method::PATCH, path, batches, true, cancel, deadline)
             .await;
         report.failed.splice(0..0, plan.invalid);
         report
@@ -402,49 +409,19 @@ impl Client {
             })
             .collect();
         let mut report = self
-            .send_batches_post(path, batches, cancel, deadline)
+            .send_batches(Method::POST, path, batches, false, cancel, deadline)
             .await;
         report.failed.splice(0..0, invalid);
         report
     }
 
-    async fn send_batches_post(
-        &self,
-        path: String,
-        batches: Vec<(Vec<String>, Result<Vec<u8>, serde_json::Error>)>,
-        cancel: &CancellationToken,
-        deadline: Instant,
-    ) -> BatchReport {
-        self.send_batches_with(Method::POST, path, batches, false, cancel, deadline)
-            .await
-    }
-
-    async fn send_batches(
-        &self,
-        path: String,
-        batches: impl Iterator<Item = (Vec<String>, Result<Vec<u8>, serde_json::Error>)>,
-        idempotent: bool,
-        cancel: &CancellationToken,
-        deadline: Instant,
-    ) -> BatchReport {
-        self.send_batches_with(
-            Method::PATCH,
-            path,
-            batches.collect(),
-            idempotent,
-            cancel,
-            deadline,
-        )
-        .await
-    }
-
     /// Sends each batch's body to `path`, `max_concurrency` at a time, and sorts the
     /// outcomes into a report.
-    async fn send_batches_with(
+    async fn send_batches(
         &self,
         method: Method,
         path: String,
-        batches: Vec<(Vec<String>, Result<Vec<u8>, serde_json::Error>)>,
+        batches: Vec<EncodedBatch>,
         idempotent: bool,
         cancel: &CancellationToken,
         deadline: Instant,
