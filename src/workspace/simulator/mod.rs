@@ -8,6 +8,15 @@
 //! outside 1–100 with 400. Timestamps are RFC 3339 UTC with milliseconds
 //! (`2024-03-07T10:40:43.858Z`).
 //!
+//! The fleet side ([`sessions`], served by `fleet_api`): maintenance mode (`batch-maint` and
+//! the single-server `PATCH`; `status` MAINTAINING where REGISTERED stands; no new sessions),
+//! user sessions per server that arrive, end by themselves (or never), end after a `logoff`
+//! and its `delay_time`, or are **killed** by a reboot; `session_count` follows them;
+//! `list-sessions` with its required time window, filters and paging; the server group
+//! listing with `app_server_count`. Per server it records maintenance changes, reboots (with
+//! the sessions each killed) and logoff messages, and over the fleet the most servers
+//! unavailable at once ([`FleetReport`], `GET /_simulator/fleet`).
+//!
 //! Dead ends and faults can be set up from the configuration, at runtime through the
 //! [`SimulatorHandle`], over the control endpoints ([`control`]'s list) and with the
 //! `workspace-simulator` flags: servers whose reboot ends in ERROR, frozen servers (a batch
