@@ -704,3 +704,72 @@ async fn a_server_left_in_error_stays_unavailable_and_restarts_count_once() {
     assert_eq!(report.server("srv-0003").unwrap().reboots.len(), 2);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn maintenance_and_logoff_faults() {
+    let mut config = sim_config();
+    config.server_count = 25;
+    config.sessions = SessionConfig {
+        per_server: 1,
+        logoff_second_ms: 1,
+        ..SessionConfig::default()
+    };
+    config.faults.failing_maint_ids = Some(tfws::workspace::simulator::FailingIdsFault {
+        ids: vec!["srv-0022".into()],
+        status: 500,
+        error_code: None,
+        error_msg: None,
+    });
+    config.faults.ignore_logoff = true;
+    let sim = start(config).await;
+    let mut settings = ClientConfig::new(
+        Url::parse(&sim.base_url()).unwrap(),
+        PROJECT,
+        Auth::AkSk {
+            access_key: AK.into(),
+            secret_key: SK.into(),
+            security_token: None,
+        },
+    );
+    settings.max_retries = 0;
+    let client = Client::new(settings).unwrap();
+    let cancel = CancellationToken::new();
+    let ids: Vec<String> = (1..=25).map(|n| format!("srv-{n:04}")).collect();
+    let report = client
+        .set_maintenance(&ids, true, &cancel, deadline())
+        .await;
+    assert_eq!(report.done.len(), 20);
+    let failed: Vec<&str> = report.failed_ids().collect();
+    assert_eq!(
+        failed,
+        ["srv-0021", "srv-0022", "srv-0023", "srv-0024", "srv-0025"]
+    );
+    assert_eq!(
+        report.failed[0].error.api_error().map(|e| e.status),
+        Some(500)
+    );
+    assert!(!sim.server("srv-0021").unwrap().maintain_status);
+    assert!(sim.server("srv-0020").unwrap().maintain_status);
+
+    // An ignored logoff is accepted, and the sessions stay.
+    let machine = sim.server("srv-0001").unwrap().machine_name;
+    let open = client
+        .open_sessions_on(&machine, &cancel, deadline())
+        .await
+        .unwrap();
+    let ids: Vec<String> = open.iter().map(|s| s.id.clone()).collect();
+    let notice = LogoffNotice {
+        message_type: message_type::WARNING,
+        title: None,
+        message: None,
+        delay_secs: 0,
+    };
+    assert!(client
+        .logoff_sessions(&ids, &notice, &cancel, deadline())
+        .await
+        .all_done());
+    let report = sim.fleet_report();
+    let server = report.server("srv-0001").unwrap();
+    assert_eq!((server.sessions_open, server.logoff_messages.len()), (1, 0));
+    sim.shutdown().await;
+}

@@ -12,8 +12,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tfws::workspace::simulator::{
-    AccessKeyCredential, QuotaFault, ServerGroupSpec, ServerSpec, Simulator, SimulatorConfig,
-    SimulatorError,
+    AccessKeyCredential, FailingIdsFault, QuotaFault, ServerGroupSpec, ServerSpec, Simulator,
+    SimulatorConfig, SimulatorError,
 };
 
 /// `ID=NAME`.
@@ -69,7 +69,8 @@ Control endpoints (no authentication), for tests driving the simulator from anot
   GET    /_simulator/faults                PUT replaces them (JSON Faults: quota, throttle,
                                            server_errors, failing_ids, hang_ids,
                                            error_after_reboot_ids, latency_ms, max_in_flight,
-                                           unchanged_after_accept_ms)
+                                           unchanged_after_accept_ms, failing_maint_ids,
+                                           ignore_logoff)
   PUT    /_simulator/quota                 {\"limit\": N, \"period_secs\": 1} or null
   PUT    /_simulator/reboot-timing         {\"pending_ms\", \"rebooting_ms\", \"registering_ms\"}
   POST   /_simulator/servers               a server: \"id\" or {\"id\", \"server_group_id\", \"frozen\", ...}
@@ -126,6 +127,12 @@ struct Args {
     /// How long one second of a logoff's delay_time lasts (default 1000).
     #[arg(long, value_name = "MS")]
     logoff_second_ms: Option<u64>,
+    /// A maintenance-mode change naming this server fails with 500 (repeatable).
+    #[arg(long = "failing-maint-id", value_name = "ID")]
+    failing_maint_ids: Vec<String>,
+    /// Answer logoff with 200 but log nobody off.
+    #[arg(long)]
+    ignore_logoff: bool,
     #[arg(long = "frozen-id", value_name = "ID")]
     frozen_ids: Vec<String>,
     /// This server's next reboot ends in vm_status ERROR (repeatable).
@@ -241,6 +248,17 @@ fn load_config(args: &Args) -> Result<SimulatorConfig, CliError> {
                 server_count: 0,
             }),
         }
+    }
+    if !args.failing_maint_ids.is_empty() {
+        config.faults.failing_maint_ids = Some(FailingIdsFault {
+            ids: args.failing_maint_ids.clone(),
+            status: 500,
+            error_code: None,
+            error_msg: None,
+        });
+    }
+    if args.ignore_logoff {
+        config.faults.ignore_logoff = true;
     }
     if let Some(n) = args.sessions_per_server {
         config.sessions.per_server = n;

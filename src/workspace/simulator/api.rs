@@ -153,7 +153,7 @@ pub(crate) struct Notes {
     reboot_type: Option<RebootType>,
     pub server_id: Option<String>,
     access_key: Option<String>,
-    fault: Option<InjectedFault>,
+    pub fault: Option<InjectedFault>,
 }
 
 fn new_request_id() -> String {

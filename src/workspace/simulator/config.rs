@@ -370,8 +370,12 @@ pub enum FaultScope {
     All,
     /// Only `PATCH …/actions/batch-reboot`.
     BatchReboot,
-    /// Only the `GET` requests (list and show).
+    /// Only the `GET` requests (server list and show, group list, session list).
     Reads,
+    /// Only maintenance-mode changes (`batch-maint` and the single-server `PATCH`).
+    Maintenance,
+    /// Only `list-sessions` and `logoff`.
+    Sessions,
 }
 
 /// Injected faults. Changing them at runtime (handle or `PUT /_simulator/faults`) restarts the
@@ -396,6 +400,11 @@ pub struct Faults {
     /// A request naming any of these ids (batch items, the id in the path, the `server_id`
     /// filter) is never answered; it waits until the client gives up or the simulator stops.
     pub hang_ids: Vec<String>,
+    /// A maintenance-mode change (`batch-maint`, single-server `PATCH`) naming any of these
+    /// ids fails as a whole; no server in it changes.
+    pub failing_maint_ids: Option<FailingIdsFault>,
+    /// `logoff` is answered 200 but nothing happens: no message, the sessions stay.
+    pub ignore_logoff: bool,
     /// These servers end their next reboot in `vm_status` ERROR instead of ACTIVE.
     pub error_after_reboot_ids: Vec<String>,
     /// For this long after a reboot was accepted the server still shows its old state (idle,

@@ -27,13 +27,31 @@ use time::OffsetDateTime;
 
 use super::api::{body_object, json_null, parse_items, parse_number, Notes, Outcome};
 use super::errors::ApiError;
+use super::log::InjectedFault;
 use super::sdk::{self, Shape};
 use super::servers::{format_api_time, LogoffNotice};
+use super::state::Inner;
 use super::state::Shared;
 use crate::workspace::signing;
 use crate::workspace::wire::{self, MAX_LIST_LIMIT, MAX_LOGOFF_DELAY_SECS, MAX_LOGOFF_SESSIONS};
 
 const DEFAULT_LIMIT: usize = 10;
+
+/// The failure to answer when `ids` name a server of the `failing_maint_ids` fault.
+fn failing_maint(inner: &mut Inner, ids: &[&str], notes: &mut Notes) -> Option<ApiError> {
+    let fault = inner.faults().failing_maint_ids.as_ref()?;
+    if !ids.iter().any(|id| fault.ids.iter().any(|f| f == id)) {
+        return None;
+    }
+    let failure = ApiError::server_error(
+        fault.status,
+        fault.error_code.as_deref(),
+        fault.error_msg.as_deref(),
+    );
+    inner.counters.failing_id_batches += 1;
+    notes.fault = Some(InjectedFault::FailingId);
+    Some(failure)
+}
 
 fn required_bool(object: &serde_json::Map<String, Value>, key: &str) -> Result<bool, ApiError> {
     match object.get(key) {
@@ -67,6 +85,10 @@ pub(crate) fn batch_maint(shared: &Shared, body: &[u8], notes: &mut Notes) -> Ou
     if !unknown.is_empty() {
         return Outcome::Fail(ApiError::server_not_found(&unknown.join(",")));
     }
+    let named: Vec<&str> = ids.iter().map(String::as_str).collect();
+    if let Some(failure) = failing_maint(&mut inner, &named, notes) {
+        return Outcome::Fail(failure);
+    }
     let now = OffsetDateTime::now_utc();
     for id in &ids {
         inner.servers.set_maintenance(id, maintain_status, now);
@@ -90,6 +112,12 @@ pub(crate) fn update_server(
     let mut inner = shared.lock();
     if inner.faults().hang_ids.iter().any(|id| id == server_id) {
         return Outcome::Hang;
+    }
+    if !inner.servers.contains(server_id) {
+        return Outcome::Fail(ApiError::server_not_found(server_id));
+    }
+    if let Some(failure) = failing_maint(&mut inner, &[server_id], notes) {
+        return Outcome::Fail(failure);
     }
     let now = OffsetDateTime::now_utc();
     if inner
@@ -297,9 +325,11 @@ pub(crate) fn logoff(shared: &Shared, body: &[u8], notes: &mut Notes) -> Outcome
     };
     notes.items = Some(session_ids.clone());
     let wanted: HashSet<String> = session_ids.into_iter().collect();
-    shared
-        .lock()
-        .servers
-        .logoff(&wanted, &notice, OffsetDateTime::now_utc());
+    let mut inner = shared.lock();
+    if !inner.faults().ignore_logoff {
+        inner
+            .servers
+            .logoff(&wanted, &notice, OffsetDateTime::now_utc());
+    }
     Outcome::Answer(json_null())
 }

@@ -130,6 +130,10 @@ fn in_scope(scope: FaultScope, operation: Operation) -> bool {
                 | Operation::ListServerGroups
                 | Operation::ListSessions
         ),
+        FaultScope::Maintenance => {
+            matches!(operation, Operation::BatchMaint | Operation::UpdateServer)
+        }
+        FaultScope::Sessions => matches!(operation, Operation::ListSessions | Operation::Logoff),
     }
 }
 
