@@ -12,8 +12,8 @@ use tfws::workspace::signing::{self, RequestToSign, Signer};
 use tfws::workspace::simulator::{
     authenticate, AuthError, AuthKind, CredentialsConfig, FailingIdsFault, FaultScope, Faults,
     FreezeEntry, InjectedFault, Operation, QuotaFault, RebootPhase, RebootTiming, ReceivedRequest,
-    RequestLogEntry, ServerErrorFault, ServerSpec, Simulator, SimulatorConfig, SimulatorHandle,
-    SimulatorState, StatusOverride, ThrottleFault,
+    RequestLogEntry, ServerErrorFault, ServerGroupSpec, ServerSpec, SessionConfig, Simulator,
+    SimulatorConfig, SimulatorHandle, SimulatorState, StatusOverride, ThrottleFault,
 };
 use tfws::workspace::wire::{self, AppServer, ListAppServersResponse, RebootType};
 use tfws::workspace::Credentials;
@@ -1875,4 +1875,321 @@ async fn binary_prints_the_listening_line_and_serves_until_sigterm() {
     assert!(killed.success());
     let status = child.wait().await.unwrap();
     assert!(status.success(), "exits cleanly on SIGTERM: {status:?}");
+}
+
+// ---------------------------------------------------------------- fleet calls (issue 9)
+
+fn path_of(kind: &str) -> String {
+    match kind {
+        "groups" => wire::server_groups_path(PROJECT),
+        "sessions" => wire::list_sessions_path(PROJECT),
+        "logoff" => wire::logoff_path(PROJECT),
+        "maint" => wire::batch_maint_path(PROJECT),
+        other => panic!("unknown kind {other}"),
+    }
+}
+
+fn window_call<'a>(simulator: &'a SimulatorHandle) -> Call<'a> {
+    let now = OffsetDateTime::now_utc();
+    Call::new(simulator, Method::GET, path_of("sessions"))
+        .query(
+            "query_begin_time",
+            &wire::format_api_time(now - time::Duration::days(30)),
+        )
+        .query(
+            "query_end_time",
+            &wire::format_api_time(now + time::Duration::seconds(1)),
+        )
+}
+
+#[tokio::test]
+async fn group_and_session_answers_have_the_sdk_models_fields_and_types() {
+    let example = sdk_example();
+    let mut config = config(0);
+    config.server_groups = vec![ServerGroupSpec {
+        id: "g1".into(),
+        name: Some("Finance".into()),
+        server_count: 2,
+    }];
+    config.sessions = SessionConfig {
+        per_server: 3,
+        ..SessionConfig::default()
+    };
+    let simulator = start(config).await;
+
+    let (status, _, groups) = Call::new(&simulator, Method::GET, path_of("groups"))
+        .answer()
+        .await;
+    assert_eq!(status, StatusCode::OK, "{groups}");
+    let differences = shape_differences(
+        "groups",
+        &groups,
+        &example["GET /v1/{project_id}/app-server-groups"],
+        true,
+    );
+    assert!(differences.is_empty(), "{differences:#?}");
+    assert_eq!(groups["count"], json!(1));
+    assert_eq!(groups["items"][0]["name"], json!("Finance"));
+    assert_eq!(groups["items"][0]["app_server_count"], json!(2));
+
+    let (status, _, sessions) = window_call(&simulator).answer().await;
+    assert_eq!(status, StatusCode::OK, "{sessions}");
+    let differences = shape_differences(
+        "sessions",
+        &sessions,
+        &example["GET /v1/{project_id}/session/list-sessions"],
+        false,
+    );
+    assert!(differences.is_empty(), "{differences:#?}");
+    assert_eq!(sessions["count"], json!(6));
+    assert_eq!(sessions["items"].as_array().map(Vec::len), Some(6));
+    let first = &sessions["items"][0];
+    assert_eq!(first["app_server_group_id"], json!("g1"));
+    assert_eq!(first["app_server_group_name"], json!("Finance"));
+    assert!(is_api_timestamp(first["start_time"].as_str().unwrap()));
+    // The servers show their group's name and their sessions.
+    let (_, _, server) = Call::show(&simulator, "srv-0001").answer().await;
+    assert_eq!(server["server_group_name"], json!("Finance"));
+    assert_eq!(server["session_count"], json!(3));
+
+    // The client's decoding reads them.
+    let decoded: wire::ListSessionsResponse = serde_json::from_value(sessions).unwrap();
+    assert_eq!(decoded.count, 6);
+    assert_eq!(
+        decoded.items[0].machine_name.as_deref(),
+        Some("APP-SERVER-0001")
+    );
+    let decoded: wire::ListServerGroupsResponse = serde_json::from_value(groups).unwrap();
+    assert_eq!(decoded.items[0].app_server_count, Some(2));
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn list_sessions_requires_its_window_and_honours_filters_and_paging() {
+    let mut config = config(3);
+    config.sessions = SessionConfig {
+        per_server: 5,
+        ..SessionConfig::default()
+    };
+    let simulator = start(config).await;
+    let missing_end = Call::new(&simulator, Method::GET, path_of("sessions"))
+        .query("query_begin_time", "2024-02-27T03:47:51.182Z")
+        .answer()
+        .await;
+    assert_error(&missing_end, 400, "WKS.00211102");
+    assert!(missing_end.2["error_msg"]
+        .as_str()
+        .unwrap()
+        .contains("query_end_time"));
+    let nothing = Call::new(&simulator, Method::GET, path_of("sessions"))
+        .answer()
+        .await;
+    assert_error(&nothing, 400, "WKS.00211102");
+    let garbled = Call::new(&simulator, Method::GET, path_of("sessions"))
+        .query("query_begin_time", "yesterday")
+        .query("query_end_time", "today")
+        .answer()
+        .await;
+    assert_error(&garbled, 400, "WKS.00211102");
+
+    let (_, _, page) = window_call(&simulator)
+        .query("limit", "4")
+        .query("offset", "12")
+        .answer()
+        .await;
+    assert_eq!(page["count"], json!(15));
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(3));
+    let (_, _, one_server) = window_call(&simulator)
+        .query("machine_name", "app-server-0002")
+        .answer()
+        .await;
+    assert_eq!(one_server["count"], json!(5));
+    let (_, _, disconnected) = window_call(&simulator)
+        .query("session_state", "Disconnected")
+        .answer()
+        .await;
+    let (_, _, open) = window_call(&simulator)
+        .query("session_state", "Active,Disconnected")
+        .answer()
+        .await;
+    assert_eq!(open["count"], json!(15));
+    let disconnected_count = disconnected["count"].as_u64().unwrap();
+    assert!(disconnected_count > 0 && disconnected_count < 15);
+    assert_error(
+        &window_call(&simulator).query("limit", "101").answer().await,
+        400,
+        "WKS.00211102",
+    );
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn maintenance_bodies_are_validated_and_the_single_patch_works() {
+    let simulator = start(config(3)).await;
+    let maint = |body: Value| {
+        let mut call = Call::new(&simulator, Method::PATCH, path_of("maint"));
+        call.body = Some(body.to_string());
+        call
+    };
+    let too_many: Vec<String> = (0..21).map(|n| format!("s{n}")).collect();
+    for bad in [
+        json!({"items": ["srv-0001"]}),
+        json!({"items": ["srv-0001"], "maintain_status": "yes"}),
+        json!({"items": [], "maintain_status": true}),
+        json!({"items": too_many, "maintain_status": true}),
+        json!({"items": ["srv-0001", "srv-0001"], "maintain_status": true}),
+        json!({"maintain_status": true}),
+    ] {
+        assert_error(&maint(bad.clone()).answer().await, 400, "WKS.00211102");
+    }
+    let (status, _, _) = maint(json!({"items": ["srv-0001", "srv-0002"], "maintain_status": true}))
+        .answer()
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let maintained = simulator.server("srv-0001").unwrap();
+    assert!(maintained.maintain_status);
+    assert_eq!(maintained.status, "MAINTAINING");
+    let unknown = maint(json!({"items": ["srv-0003", "ghost"], "maintain_status": true}))
+        .answer()
+        .await;
+    assert_eq!(unknown.0.as_u16(), 404);
+    assert!(!simulator.server("srv-0003").unwrap().maintain_status);
+
+    let mut single = Call::new(
+        &simulator,
+        Method::PATCH,
+        wire::server_path(PROJECT, "srv-0001"),
+    );
+    single.body = Some(json!({"maintain_status": false}).to_string());
+    let (status, _, server) = single.answer().await;
+    assert_eq!(status, StatusCode::OK, "{server}");
+    assert_eq!(server["maintain_status"], json!(false));
+    assert_eq!(server["status"], json!("REGISTERED"));
+    let report = simulator.fleet_report();
+    let changes: Vec<bool> = report
+        .server("srv-0001")
+        .unwrap()
+        .maintenance
+        .iter()
+        .map(|c| c.maintain_status)
+        .collect();
+    assert_eq!(changes, [true, false]);
+    assert_eq!(simulator.request_count(Operation::BatchMaint), 8);
+    assert_eq!(simulator.request_count(Operation::UpdateServer), 1);
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn logoff_bodies_are_validated_and_unknown_sessions_ignored() {
+    let mut config = config(1);
+    config.sessions = SessionConfig {
+        per_server: 1,
+        logoff_second_ms: 1,
+        ..SessionConfig::default()
+    };
+    let simulator = start(config).await;
+    let logoff = |body: Value| {
+        let mut call = Call::new(&simulator, Method::POST, path_of("logoff"));
+        call.body = Some(body.to_string());
+        call
+    };
+    let too_many: Vec<String> = (0..1_000).map(|n| format!("s{n}")).collect();
+    for bad in [
+        json!({"session_ids": ["a"], "delay_time": 0}),
+        json!({"session_ids": ["a"], "message_type": 5, "delay_time": 0}),
+        json!({"session_ids": ["a"], "message_type": 0}),
+        json!({"session_ids": ["a"], "message_type": 0, "delay_time": 1_000_000}),
+        json!({"session_ids": [], "message_type": 0, "delay_time": 0}),
+        json!({"session_ids": too_many, "message_type": 0, "delay_time": 0}),
+        json!({"session_ids": [""], "message_type": 0, "delay_time": 0}),
+        json!({"message_type": 0, "delay_time": 0}),
+    ] {
+        assert_error(&logoff(bad.clone()).answer().await, 400, "WKS.00211102");
+    }
+    let (status, _, _) =
+        logoff(json!({"session_ids": ["gone"], "message_type": 0, "delay_time": 0}))
+            .answer()
+            .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, sessions) = window_call(&simulator).answer().await;
+    let id = sessions["items"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _, _) = logoff(json!({
+        "session_ids": [id], "message_type": 2, "title": "T", "message": "M", "delay_time": 3
+    }))
+    .answer()
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let report = poll_until(|| {
+        let report = simulator.fleet_report();
+        (report.sessions_open == 0).then_some(report)
+    })
+    .await;
+    assert_eq!(report.sessions_logged_off, 1);
+    let messages = &report.server("srv-0001").unwrap().logoff_messages;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].session_id, id);
+    assert_eq!((messages[0].message_type, messages[0].delay_time), (2, 3));
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn fleet_and_session_control_endpoints() {
+    let mut config = config(2);
+    config.sessions = SessionConfig {
+        per_server: 1,
+        ..SessionConfig::default()
+    };
+    let simulator = start(config).await;
+    let http = reqwest::Client::new();
+    let base = simulator.base_url();
+    let fleet: Value = http
+        .get(format!("{base}/_simulator/fleet"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fleet["sessions_open"], json!(2));
+    assert_eq!(fleet["max_unavailable"], json!(0));
+    let put = http
+        .put(format!("{base}/_simulator/sessions"))
+        .json(&json!({"per_server": 0, "arrival_ms": 1, "max_per_server": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    let rules: SessionConfig = http
+        .get(format!("{base}/_simulator/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((rules.arrival_ms, rules.max_per_server), (Some(1), 2));
+    poll_until(|| (simulator.fleet_report().sessions_open == 4).then_some(())).await;
+    let added = http
+        .post(format!("{base}/_simulator/groups"))
+        .json(&json!({"id": "g-new", "name": "New group", "server_count": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let (_, _, groups) = Call::new(&simulator, Method::GET, path_of("groups"))
+        .query("server_group_name", "New")
+        .answer()
+        .await;
+    assert_eq!(groups["count"], json!(1));
+    assert_eq!(groups["items"][0]["id"], json!("g-new"));
+    let state: SimulatorState = http
+        .get(format!("{base}/_simulator/state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state.fleet.servers.len(), 3);
+    simulator.shutdown().await;
 }

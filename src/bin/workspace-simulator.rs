@@ -12,9 +12,34 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tfws::workspace::simulator::{
-    QuotaFault, ServerGroupSpec, ServerSpec, Simulator, SimulatorConfig, SimulatorError,
+    FailingIdsFault, QuotaFault, ServerGroupSpec, ServerSpec, Simulator, SimulatorConfig,
+    SimulatorError,
 };
 use tfws::workspace::Credentials;
+
+/// `ID=NAME`.
+fn parse_group_name(text: &str) -> Result<(String, String), String> {
+    let (id, name) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected GROUP=NAME, got {text:?}"))?;
+    if id.is_empty() || name.is_empty() {
+        return Err(format!("the group id or name in {text:?} is empty"));
+    }
+    Ok((id.to_owned(), name.to_owned()))
+}
+
+/// `--session-lifetime-ms`: milliseconds, or `never` (`None`).
+#[derive(Clone, Copy, Debug)]
+struct Lifetime(Option<u64>);
+
+fn parse_lifetime(text: &str) -> Result<Lifetime, String> {
+    if text.eq_ignore_ascii_case("never") {
+        return Ok(Lifetime(None));
+    }
+    text.parse::<u64>()
+        .map(|ms| Lifetime(Some(ms)))
+        .map_err(|_| format!("expected milliseconds or \"never\", got {text:?}"))
+}
 
 /// `GROUP=N`.
 fn parse_group(text: &str) -> Result<ServerGroupSpec, String> {
@@ -29,6 +54,7 @@ fn parse_group(text: &str) -> Result<ServerGroupSpec, String> {
         .map_err(|_| format!("the server count in {text:?} is not a number"))?;
     Ok(ServerGroupSpec {
         id: id.to_owned(),
+        name: None,
         server_count,
     })
 }
@@ -44,11 +70,18 @@ Control endpoints (no authentication), for tests driving the simulator from anot
   GET    /_simulator/faults                PUT replaces them (JSON Faults: quota, throttle,
                                            server_errors, failing_ids, hang_ids,
                                            error_after_reboot_ids, latency_ms, max_in_flight,
-                                           unchanged_after_accept_ms)
+                                           unchanged_after_accept_ms, failing_maint_ids,
+                                           ignore_logoff)
   PUT    /_simulator/quota                 {\"limit\": N, \"period_secs\": 1} or null
   PUT    /_simulator/reboot-timing         {\"pending_ms\", \"rebooting_ms\", \"registering_ms\"}
   POST   /_simulator/servers               a server: \"id\" or {\"id\", \"server_group_id\", \"frozen\", ...}
   POST   /_simulator/groups                {\"id\": GROUP, \"server_count\": N} -> the new ids
+  GET    /_simulator/fleet                 most servers unavailable at once, sessions
+                                           open/killed/logged off/ended, per-server
+                                           maintenance, reboots and logoff messages
+  GET    /_simulator/sessions              PUT replaces the session rules (per_server,
+                                           lifetime_ms, arrival_ms, max_per_server,
+                                           logoff_second_ms)
   POST   /_simulator/servers/{id}/status   {\"status\", \"vm_status\", \"task_status\", \"freeze\": [],
                                            \"maintain_status\", \"session_count\"}";
 
@@ -77,6 +110,30 @@ struct Args {
     groups: Vec<ServerGroupSpec>,
     /// Freeze this server (for arrears) at start: status FREEZE, a batch naming it is refused
     /// (repeatable).
+    /// Name a server group (repeatable): its `name` in the group listing.
+    #[arg(long = "group-name", value_name = "GROUP=NAME", value_parser = parse_group_name)]
+    group_names: Vec<(String, String)>,
+    /// Open user sessions on every server at start.
+    #[arg(long, value_name = "N")]
+    sessions_per_server: Option<u32>,
+    /// A session ends by itself this long after it started (`never`: it does not).
+    #[arg(long, value_name = "MS|never", value_parser = parse_lifetime)]
+    session_lifetime_ms: Option<Lifetime>,
+    /// A new session arrives on every server accepting sessions this often.
+    #[arg(long, value_name = "MS")]
+    session_arrival_ms: Option<u64>,
+    /// Arrivals stop while a server holds this many sessions (default 10).
+    #[arg(long, value_name = "N")]
+    max_sessions_per_server: Option<u32>,
+    /// How long one second of a logoff's delay_time lasts (default 1000).
+    #[arg(long, value_name = "MS")]
+    logoff_second_ms: Option<u64>,
+    /// A maintenance-mode change naming this server fails with 500 (repeatable).
+    #[arg(long = "failing-maint-id", value_name = "ID")]
+    failing_maint_ids: Vec<String>,
+    /// Answer logoff with 200 but log nobody off.
+    #[arg(long)]
+    ignore_logoff: bool,
     #[arg(long = "frozen-id", value_name = "ID")]
     frozen_ids: Vec<String>,
     /// This server's next reboot ends in vm_status ERROR (repeatable).
@@ -179,6 +236,46 @@ fn load_config(args: &Args) -> Result<SimulatorConfig, CliError> {
         .servers
         .extend(args.server_ids.iter().cloned().map(ServerSpec::with_id));
     config.server_groups.extend(args.groups.iter().cloned());
+    for (id, name) in &args.group_names {
+        match config
+            .server_groups
+            .iter_mut()
+            .find(|group| group.id == *id)
+        {
+            Some(group) => group.name = Some(name.clone()),
+            None => config.server_groups.push(ServerGroupSpec {
+                id: id.clone(),
+                name: Some(name.clone()),
+                server_count: 0,
+            }),
+        }
+    }
+    if !args.failing_maint_ids.is_empty() {
+        config.faults.failing_maint_ids = Some(FailingIdsFault {
+            ids: args.failing_maint_ids.clone(),
+            status: 500,
+            error_code: None,
+            error_msg: None,
+        });
+    }
+    if args.ignore_logoff {
+        config.faults.ignore_logoff = true;
+    }
+    if let Some(n) = args.sessions_per_server {
+        config.sessions.per_server = n;
+    }
+    if let Some(Lifetime(lifetime)) = args.session_lifetime_ms {
+        config.sessions.lifetime_ms = lifetime;
+    }
+    if let Some(ms) = args.session_arrival_ms {
+        config.sessions.arrival_ms = Some(ms);
+    }
+    if let Some(n) = args.max_sessions_per_server {
+        config.sessions.max_per_server = n;
+    }
+    if let Some(ms) = args.logoff_second_ms {
+        config.sessions.logoff_second_ms = ms;
+    }
     if let Some(ms) = args.pending_ms {
         config.reboot.pending_ms = ms;
     }

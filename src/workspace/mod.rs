@@ -12,6 +12,7 @@
 //! - [`reboot`]: `Client::batch_reboot` for any number of servers.
 //! - [`wait`]: `Client::wait_until_ready` after a reboot.
 //! - [`error`]: typed errors.
+//! - [`fleet`]: server and group listings, maintenance mode, user sessions and logoff.
 //! - [`readiness`]: what one server snapshot says: up, pending or a dead end.
 //! - `simulator` (cargo feature `simulator`, off by default): a local simulator of the API
 //!   for tests and demos, kept out of the provider's dependency graph.
@@ -20,6 +21,7 @@ pub mod client;
 pub mod credentials;
 pub mod endpoint;
 pub mod error;
+pub mod fleet;
 pub mod limiter;
 pub mod readiness;
 pub mod reboot;
@@ -34,6 +36,7 @@ pub mod wire;
 pub use client::{Client, ClientConfig};
 pub use credentials::Credentials;
 pub use error::{ApiError, ClientError};
+pub use fleet::{BatchReport, LogoffNotice};
 pub use limiter::RateLimiter;
 pub use reboot::{BatchFailure, RebootReport};
 pub use trust::TrustRoots;

@@ -514,6 +514,324 @@ impl ErrorBody {
     }
 }
 
+// ------------------------------------------------------------------ fleet: groups, maintenance,
+// sessions (Huawei's API reference for ListServerGroups, BatchUpdateTenantServerMaintainStatus
+// ("batch-maint"), ListSessions and LogoffUserSession; shapes from the SDK models of
+// huaweicloudsdkworkspaceapp 3.1.219).
+
+/// `session/logoff` takes 1 to this many session ids per request.
+pub const MAX_LOGOFF_SESSIONS: usize = 999;
+/// `delay_time` of `session/logoff`: 0 to this many seconds.
+pub const MAX_LOGOFF_DELAY_SECS: u64 = 999_999;
+/// How far back a session search looks by default: `list-sessions` filters on the session's
+/// *start* time and requires a window; sessions older than this are not looked for.
+pub const SESSION_SEARCH_DAYS: i64 = 30;
+
+/// `session_state` values of `list-sessions` (Huawei's API reference).
+pub mod session_state {
+    pub const ACTIVE: &str = "Active";
+    pub const DISCONNECTED: &str = "Disconnected";
+    pub const APPC_INIT: &str = "AppcInit";
+    pub const SIGNED_OUT: &str = "SignedOut";
+    pub const INIT_FAIL: &str = "InitFail";
+}
+
+/// `message_type` of `session/logoff`: 0 information, 1 warning, 2 serious (3 and 4 are
+/// accepted by the API; their meaning is not documented).
+pub mod message_type {
+    pub const INFO: u8 = 0;
+    pub const WARNING: u8 = 1;
+    pub const SERIOUS: u8 = 2;
+    /// The largest value the API accepts.
+    pub const MAX: u8 = 4;
+}
+
+/// `/v1/{project_id}/app-servers/actions/batch-maint`
+pub fn batch_maint_path(project_id: &str) -> String {
+    format!("{}/actions/batch-maint", servers_path(project_id))
+}
+
+/// `/v1/{project_id}/app-server-groups`
+pub fn server_groups_path(project_id: &str) -> String {
+    format!("/v1/{}/app-server-groups", segment(project_id))
+}
+
+/// `/v1/{project_id}/session/list-sessions`
+pub fn list_sessions_path(project_id: &str) -> String {
+    format!("/v1/{}/session/list-sessions", segment(project_id))
+}
+
+/// `/v1/{project_id}/session/logoff`
+pub fn logoff_path(project_id: &str) -> String {
+    format!("/v1/{}/session/logoff", segment(project_id))
+}
+
+/// Formats a timestamp as the API writes it: RFC 3339, UTC, milliseconds, `Z`
+/// (`2024-02-27T03:47:51.182Z`).
+pub fn format_api_time(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
+}
+
+/// Parses an API timestamp (any RFC 3339 form); `None` when it is not one.
+pub fn parse_api_time(text: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// Body of `PATCH .../app-servers/actions/batch-maint`: 1–20 unique ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchMaintRequest {
+    pub items: Vec<String>,
+    /// `true` puts the servers into maintenance mode (no new user sessions), `false` takes
+    /// them out.
+    pub maintain_status: bool,
+}
+
+/// `{count, items}` of a list answer, read leniently: items that `read` rejects are skipped,
+/// a missing or unreadable `count` is 0.
+fn lenient_page<T>(
+    value: &serde_json::Value,
+    what: &str,
+    read: impl Fn(&serde_json::Value) -> Option<T>,
+) -> Result<(u64, Vec<T>), String> {
+    let object = value
+        .as_object()
+        .ok_or_else(|| format!("{what} must be a JSON object"))?;
+    let items = match object.get("items") {
+        Some(serde_json::Value::Array(items)) => items.iter().filter_map(read).collect(),
+        _ => Vec::new(),
+    };
+    Ok((lenient::count(object.get("count")).unwrap_or(0), items))
+}
+
+/// One server group of `GET .../app-server-groups`: only the fields this project reads,
+/// decoded like [`AppServer`] (text fields from strings, numbers or booleans; a used field of
+/// another type is absent; every other field ignored whatever its type).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ServerGroup {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// `COMMON_APP`, `SESSION_DESKTOP_APP`, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_type: Option<String>,
+    /// Servers in the group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_server_count: Option<u64>,
+}
+
+impl ServerGroup {
+    /// `None` for a value that is not an object.
+    pub fn from_json(value: &serde_json::Value) -> Option<ServerGroup> {
+        let object = value.as_object()?;
+        let text = |key: &str| lenient::text(object.get(key));
+        Some(ServerGroup {
+            id: text("id").unwrap_or_default(),
+            name: text("name"),
+            image_id: text("image_id"),
+            app_type: text("app_type"),
+            app_server_count: lenient::count(object.get("app_server_count")),
+        })
+    }
+}
+
+/// Answer of `GET .../app-server-groups`, decoded leniently (see [`ServerGroup`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ListServerGroupsResponse {
+    pub count: u64,
+    pub items: Vec<ServerGroup>,
+}
+
+impl<'de> Deserialize<'de> for ListServerGroupsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let (count, items) = lenient_page(&value, "a server group list", ServerGroup::from_json)
+            .map_err(serde::de::Error::custom)?;
+        Ok(ListServerGroupsResponse { count, items })
+    }
+}
+
+/// Query of `GET .../app-server-groups` (the subset this project uses).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServerGroupQuery {
+    pub offset: Option<u32>,
+    /// 1 to [`MAX_LIST_LIMIT`].
+    pub limit: Option<u32>,
+    /// The API's name filter; whether it matches exactly or partially is not documented, so
+    /// callers wanting one name compare the answers' `name` themselves.
+    pub server_group_name: Option<String>,
+    pub server_group_id: Option<String>,
+    pub app_type: Option<String>,
+}
+
+impl ServerGroupQuery {
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        let mut pairs = Vec::new();
+        let mut push = |key: &str, value: Option<String>| {
+            if let Some(value) = value {
+                pairs.push((key.to_string(), value));
+            }
+        };
+        push("offset", self.offset.map(|n| n.to_string()));
+        push("limit", self.limit.map(|n| n.to_string()));
+        push("server_group_name", self.server_group_name.clone());
+        push("server_group_id", self.server_group_id.clone());
+        push("app_type", self.app_type.clone());
+        pairs
+    }
+}
+
+/// One user session of `GET .../session/list-sessions`: the fields this project reads,
+/// decoded like [`AppServer`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct UserSession {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_user: Option<String>,
+    /// The server's machine name: the only way to tie a session to a server (the API has no
+    /// server id filter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vm_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_server_group_id: Option<String>,
+    /// Active, Disconnected, AppcInit, SignedOut, InitFail (see [`session_state`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+}
+
+impl UserSession {
+    /// `None` for a value that is not an object.
+    pub fn from_json(value: &serde_json::Value) -> Option<UserSession> {
+        let object = value.as_object()?;
+        let text = |key: &str| lenient::text(object.get(key));
+        Some(UserSession {
+            id: text("id").unwrap_or_default(),
+            login_user: text("login_user"),
+            machine_name: text("machine_name"),
+            vm_ip: text("vm_ip"),
+            app_server_group_id: text("app_server_group_id"),
+            session_state: text("session_state"),
+            start_time: text("start_time"),
+        })
+    }
+}
+
+/// Answer of `GET .../session/list-sessions`, decoded leniently (see [`UserSession`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ListSessionsResponse {
+    pub count: u64,
+    pub items: Vec<UserSession>,
+}
+
+impl<'de> Deserialize<'de> for ListSessionsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let (count, items) = lenient_page(&value, "a session list", UserSession::from_json)
+            .map_err(serde::de::Error::custom)?;
+        Ok(ListSessionsResponse { count, items })
+    }
+}
+
+/// Query of `GET .../session/list-sessions`. `query_begin_time` and `query_end_time` are
+/// required by the API (they bound the session *start* time); [`SessionQuery::window`] fills
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionQuery {
+    pub query_begin_time: String,
+    pub query_end_time: String,
+    /// The API's filter; exact or partial matching is not documented.
+    pub machine_name: Option<String>,
+    pub vm_ip: Option<String>,
+    pub app_server_group_id: Option<String>,
+    pub user_name: Option<String>,
+    /// Sent as one comma-separated value (`Active,Disconnected`); empty sends none.
+    pub session_state: Vec<String>,
+    pub offset: Option<u32>,
+    /// 1 to [`MAX_LIST_LIMIT`].
+    pub limit: Option<u32>,
+}
+
+impl SessionQuery {
+    /// Sessions started between `now` minus `days` days and `now`.
+    pub fn window(now: time::OffsetDateTime, days: i64) -> SessionQuery {
+        SessionQuery {
+            query_begin_time: format_api_time(now - time::Duration::days(days)),
+            query_end_time: format_api_time(now),
+            ..SessionQuery::default()
+        }
+    }
+
+    /// The open sessions (Active and Disconnected) on the server with this machine name,
+    /// started in the last [`SESSION_SEARCH_DAYS`] days.
+    pub fn open_on(machine_name: &str, now: time::OffsetDateTime) -> SessionQuery {
+        SessionQuery {
+            machine_name: Some(machine_name.to_string()),
+            session_state: vec![
+                session_state::ACTIVE.to_string(),
+                session_state::DISCONNECTED.to_string(),
+            ],
+            ..SessionQuery::window(now, SESSION_SEARCH_DAYS)
+        }
+    }
+
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        let mut pairs = vec![
+            (
+                "query_begin_time".to_string(),
+                self.query_begin_time.clone(),
+            ),
+            ("query_end_time".to_string(), self.query_end_time.clone()),
+        ];
+        let mut push = |key: &str, value: Option<String>| {
+            if let Some(value) = value {
+                pairs.push((key.to_string(), value));
+            }
+        };
+        push("machine_name", self.machine_name.clone());
+        push("vm_ip", self.vm_ip.clone());
+        push("app_server_group_id", self.app_server_group_id.clone());
+        push("user_name", self.user_name.clone());
+        push(
+            "session_state",
+            (!self.session_state.is_empty()).then(|| self.session_state.join(",")),
+        );
+        push("offset", self.offset.map(|n| n.to_string()));
+        push("limit", self.limit.map(|n| n.to_string()));
+        pairs
+    }
+}
+
+/// Body of `POST .../session/logoff`: users of `session_ids` see `title` / `message` and are
+/// logged off after `delay_time` seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoffRequest {
+    /// 1 to [`MAX_LOGOFF_SESSIONS`] ids.
+    pub session_ids: Vec<String>,
+    /// 0 to [`message_type::MAX`]; required.
+    pub message_type: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Seconds, 0 to [`MAX_LOGOFF_DELAY_SECS`]; required.
+    pub delay_time: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -792,5 +1110,126 @@ mod tests {
         assert!(read(r#"{"freeze":["odd"]}"#).is_frozen());
         assert!(read(r#"{"freeze":"ARREAR"}"#).freeze.is_empty());
         assert!(read(r#"{"freeze":[]}"#).freeze.is_empty());
+    }
+
+    /// The SDK-shaped group and session answers decode; the request bodies serialise to the
+    /// SDK's field names.
+    #[test]
+    fn decodes_sdk_shaped_group_and_session_answers_and_writes_the_bodies() {
+        let text = include_str!("../../tests/data/app-server.example.json");
+        let example: serde_json::Value = serde_json::from_str(text).unwrap();
+        let groups: ListServerGroupsResponse =
+            serde_json::from_value(example["GET /v1/{project_id}/app-server-groups"].clone())
+                .expect("ListServerGroups decodes");
+        let item = &example["GET /v1/{project_id}/app-server-groups"]["items"][0];
+        assert_eq!(groups.items.len(), 1);
+        assert_eq!(groups.items[0].id, item["id"].as_str().unwrap());
+        assert_eq!(groups.items[0].name.as_deref(), item["name"].as_str());
+        assert_eq!(
+            groups.items[0].app_server_count,
+            item["app_server_count"].as_u64()
+        );
+        let sessions: ListSessionsResponse =
+            serde_json::from_value(example["GET /v1/{project_id}/session/list-sessions"].clone())
+                .expect("ListSessions decodes");
+        let item = &example["GET /v1/{project_id}/session/list-sessions"]["items"][0];
+        assert_eq!(sessions.items[0].id, item["id"].as_str().unwrap());
+        assert_eq!(
+            sessions.items[0].machine_name.as_deref(),
+            item["machine_name"].as_str()
+        );
+        assert_eq!(
+            sessions.items[0].session_state.as_deref(),
+            item["session_state"].as_str()
+        );
+        // Junk items are skipped, odd field types do not break an item.
+        let odd: ListSessionsResponse = serde_json::from_str(
+            r#"{"count":"2","items":[null,{"id":7,"machine_name":["x"],"start_time":null}]}"#,
+        )
+        .unwrap();
+        assert_eq!((odd.count, odd.items.len()), (2, 1));
+        assert_eq!(odd.items[0].id, "7");
+        assert_eq!(odd.items[0].machine_name, None);
+
+        // Every key of our bodies is a key of the SDK's body.
+        let maint_keys = example
+            ["PATCH /v1/{project_id}/app-servers/actions/batch-maint (request body)"]
+            .as_object()
+            .unwrap()
+            .clone();
+        let maint = serde_json::to_value(BatchMaintRequest {
+            items: vec!["a".into()],
+            maintain_status: true,
+        })
+        .unwrap();
+        for key in maint.as_object().unwrap().keys() {
+            assert!(maint_keys.contains_key(key), "{key}");
+        }
+        let logoff_keys = example["POST /v1/{project_id}/session/logoff (request body)"]
+            .as_object()
+            .unwrap()
+            .clone();
+        let logoff = serde_json::to_value(LogoffRequest {
+            session_ids: vec!["s".into()],
+            message_type: message_type::WARNING,
+            title: Some("t".into()),
+            message: Some("m".into()),
+            delay_time: 300,
+        })
+        .unwrap();
+        for (key, value) in logoff.as_object().unwrap() {
+            let sdk = &logoff_keys[key.as_str()];
+            assert!(!sdk.is_null(), "{key} is not in the SDK body");
+            assert_eq!(
+                std::mem::discriminant(value),
+                std::mem::discriminant(sdk),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn fleet_paths_queries_and_times() {
+        assert_eq!(
+            batch_maint_path("p"),
+            "/v1/p/app-servers/actions/batch-maint"
+        );
+        assert_eq!(server_groups_path("p"), "/v1/p/app-server-groups");
+        assert_eq!(list_sessions_path("p"), "/v1/p/session/list-sessions");
+        assert_eq!(logoff_path("p"), "/v1/p/session/logoff");
+        let now = parse_api_time("2024-03-31T10:40:43.858Z").unwrap();
+        assert_eq!(format_api_time(now), "2024-03-31T10:40:43.858Z");
+        let query = SessionQuery::open_on("APPSRV-001", now);
+        assert_eq!(
+            query.to_pairs(),
+            vec![
+                (
+                    "query_begin_time".to_string(),
+                    "2024-03-01T10:40:43.858Z".to_string()
+                ),
+                (
+                    "query_end_time".to_string(),
+                    "2024-03-31T10:40:43.858Z".to_string()
+                ),
+                ("machine_name".to_string(), "APPSRV-001".to_string()),
+                (
+                    "session_state".to_string(),
+                    "Active,Disconnected".to_string()
+                ),
+            ]
+        );
+        let groups = ServerGroupQuery {
+            limit: Some(100),
+            server_group_name: Some("Finance".into()),
+            ..ServerGroupQuery::default()
+        };
+        assert_eq!(
+            groups.to_pairs(),
+            vec![
+                ("limit".to_string(), "100".to_string()),
+                ("server_group_name".to_string(), "Finance".to_string())
+            ]
+        );
+        assert!(parse_api_time("yesterday").is_none());
     }
 }

@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 
 use super::auth::{self, AuthKind, ReceivedRequest};
 use super::errors::{codes, ApiError};
+use super::fleet_api as fleet;
 use super::log::{InjectedFault, Operation, RequestLogEntry};
 use super::sdk::{self, Shape};
 use super::servers::{format_api_time, RebootPlan, ServerFilter};
@@ -43,6 +44,22 @@ enum Route {
         project_id: String,
         server_id: String,
     },
+    BatchMaint {
+        project_id: String,
+    },
+    UpdateServer {
+        project_id: String,
+        server_id: String,
+    },
+    ListGroups {
+        project_id: String,
+    },
+    ListSessions {
+        project_id: String,
+    },
+    Logoff {
+        project_id: String,
+    },
     Unknown,
 }
 
@@ -52,6 +69,11 @@ impl Route {
             Route::BatchReboot { .. } => Operation::BatchReboot,
             Route::List { .. } => Operation::ListServers,
             Route::Show { .. } => Operation::ShowServer,
+            Route::BatchMaint { .. } => Operation::BatchMaint,
+            Route::UpdateServer { .. } => Operation::UpdateServer,
+            Route::ListGroups { .. } => Operation::ListServerGroups,
+            Route::ListSessions { .. } => Operation::ListSessions,
+            Route::Logoff { .. } => Operation::Logoff,
             Route::Unknown => Operation::Unknown,
         }
     }
@@ -60,7 +82,12 @@ impl Route {
         match self {
             Route::BatchReboot { project_id }
             | Route::List { project_id }
-            | Route::Show { project_id, .. } => Some(project_id),
+            | Route::Show { project_id, .. }
+            | Route::BatchMaint { project_id }
+            | Route::UpdateServer { project_id, .. }
+            | Route::ListGroups { project_id }
+            | Route::ListSessions { project_id }
+            | Route::Logoff { project_id } => Some(project_id),
             Route::Unknown => None,
         }
     }
@@ -78,6 +105,26 @@ fn route(method: &Method, raw_path: &str) -> Route {
                 project_id: decode_segment(project),
             }
         }
+        (&Method::PATCH, ["v1", project, "app-servers", "actions", "batch-maint"]) => {
+            Route::BatchMaint {
+                project_id: decode_segment(project),
+            }
+        }
+        (&Method::PATCH, ["v1", project, "app-servers", server_id]) if !server_id.is_empty() => {
+            Route::UpdateServer {
+                project_id: decode_segment(project),
+                server_id: decode_segment(server_id),
+            }
+        }
+        (&Method::GET, ["v1", project, "app-server-groups"]) => Route::ListGroups {
+            project_id: decode_segment(project),
+        },
+        (&Method::GET, ["v1", project, "session", "list-sessions"]) => Route::ListSessions {
+            project_id: decode_segment(project),
+        },
+        (&Method::POST, ["v1", project, "session", "logoff"]) => Route::Logoff {
+            project_id: decode_segment(project),
+        },
         (&Method::GET, ["v1", project, "app-servers"]) => Route::List {
             project_id: decode_segment(project),
         },
@@ -92,7 +139,7 @@ fn route(method: &Method, raw_path: &str) -> Route {
 }
 
 /// How a request ends.
-enum Outcome {
+pub(crate) enum Outcome {
     Answer(Response),
     Fail(ApiError),
     /// Never answered; the client has to give up.
@@ -101,12 +148,12 @@ enum Outcome {
 
 /// What the log learns while the request is processed.
 #[derive(Default)]
-struct Notes {
-    items: Option<Vec<String>>,
+pub(crate) struct Notes {
+    pub items: Option<Vec<String>>,
     reboot_type: Option<RebootType>,
-    server_id: Option<String>,
+    pub server_id: Option<String>,
     access_key: Option<String>,
-    fault: Option<InjectedFault>,
+    pub fault: Option<InjectedFault>,
 }
 
 fn new_request_id() -> String {
@@ -283,6 +330,13 @@ async fn process(
         Route::BatchReboot { .. } => batch_reboot(shared, body, notes),
         Route::List { .. } => list_servers(shared, uri.query(), notes),
         Route::Show { server_id, .. } => show_server(shared, server_id, notes),
+        Route::BatchMaint { .. } => fleet::batch_maint(shared, body, notes),
+        Route::UpdateServer { server_id, .. } => {
+            fleet::update_server(shared, server_id, body, notes)
+        }
+        Route::ListGroups { .. } => fleet::list_groups(shared, uri.query()),
+        Route::ListSessions { .. } => fleet::list_sessions(shared, uri.query()),
+        Route::Logoff { .. } => fleet::logoff(shared, body, notes),
         Route::Unknown => Outcome::Fail(ApiError::api_not_found()),
     };
     if matches!(outcome, Outcome::Hang) {
@@ -318,7 +372,7 @@ fn check_project(
     Ok(())
 }
 
-fn json_null() -> Response {
+pub(crate) fn json_null() -> Response {
     (
         StatusCode::OK,
         [(
@@ -330,16 +384,26 @@ fn json_null() -> Response {
         .into_response()
 }
 
-/// Validates a batch reboot body the way the service does; every message names the rule.
-fn parse_batch_body(body: &[u8]) -> Result<(Vec<String>, RebootType), ApiError> {
+/// The body as a JSON object, or 400 naming what it should hold.
+pub(crate) fn body_object(
+    body: &[u8],
+    holds: &str,
+) -> Result<serde_json::Map<String, Value>, ApiError> {
     let value: Value = serde_json::from_slice(body).map_err(|error| {
         ApiError::invalid_parameter(format!("The request body is not valid JSON: {error}"))
     })?;
-    let Value::Object(object) = value else {
-        return Err(ApiError::invalid_parameter(
-            "The request body must be a JSON object with items and type",
-        ));
-    };
+    match value {
+        Value::Object(object) => Ok(object),
+        _ => Err(ApiError::invalid_parameter(format!(
+            "The request body must be a JSON object with {holds}"
+        ))),
+    }
+}
+
+/// `items` of a batch body: 1 to 20 unique server ids of 1 to 128 characters.
+pub(crate) fn parse_items(
+    object: &serde_json::Map<String, Value>,
+) -> Result<Vec<String>, ApiError> {
     let items = match object.get("items") {
         Some(Value::Array(items)) => items,
         Some(_) => {
@@ -376,6 +440,13 @@ fn parse_batch_body(body: &[u8]) -> Result<(Vec<String>, RebootType), ApiError> 
         }
         ids.push(id.clone());
     }
+    Ok(ids)
+}
+
+/// Validates a batch reboot body the way the service does; every message names the rule.
+fn parse_batch_body(body: &[u8]) -> Result<(Vec<String>, RebootType), ApiError> {
+    let object = body_object(body, "items and type")?;
+    let ids = parse_items(&object)?;
     let reboot_type = match object.get("type") {
         Some(Value::String(text)) => text.parse::<RebootType>().ok(),
         _ => None,
@@ -443,7 +514,10 @@ fn batch_reboot(shared: &Shared, body: &[u8], notes: &mut Notes) -> Outcome {
     Outcome::Answer(json_null())
 }
 
-fn parse_number(pairs: &[(String, String)], key: &str) -> Result<Option<usize>, ApiError> {
+pub(crate) fn parse_number(
+    pairs: &[(String, String)],
+    key: &str,
+) -> Result<Option<usize>, ApiError> {
     match pairs.iter().find(|(name, _)| name == key) {
         None => Ok(None),
         Some((_, value)) => value.parse::<usize>().map(Some).map_err(|_| {

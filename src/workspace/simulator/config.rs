@@ -30,6 +30,8 @@ pub struct SimulatorConfig {
     /// ids goes on (`srv-0004`, …), so ids stay unique across groups.
     pub server_groups: Vec<ServerGroupSpec>,
     pub reboot: RebootTiming,
+    /// User sessions: how many each server starts with, how they come and go.
+    pub sessions: SessionConfig,
     /// Largest accepted distance between `X-Sdk-Date` and the simulator's clock, in seconds.
     /// `null` turns the check off.
     pub max_clock_skew_secs: Option<u64>,
@@ -47,6 +49,7 @@ impl Default for SimulatorConfig {
             server_count: 0,
             server_groups: Vec::new(),
             reboot: RebootTiming::default(),
+            sessions: SessionConfig::default(),
             max_clock_skew_secs: Some(DEFAULT_MAX_CLOCK_SKEW_SECS),
             faults: Faults::default(),
             request_log: None,
@@ -84,6 +87,7 @@ impl SimulatorConfig {
     pub fn with_group(mut self, id: impl Into<String>, server_count: u32) -> Self {
         self.server_groups.push(ServerGroupSpec {
             id: id.into(),
+            name: None,
             server_count,
         });
         self
@@ -254,7 +258,41 @@ impl From<ServerSpecRepr> for ServerSpec {
 #[serde(deny_unknown_fields)]
 pub struct ServerGroupSpec {
     pub id: String,
+    /// The group's `name` in `GET …/app-server-groups` (and the servers'
+    /// `server_group_name`); default: the id.
+    #[serde(default)]
+    pub name: Option<String>,
     pub server_count: u32,
+}
+
+/// How user sessions come and go (rules in [`super::sessions`]). The default: no sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Open sessions on every server at start (a server's own non-zero `session_count`
+    /// wins).
+    pub per_server: u32,
+    /// A session ends by itself this long after it started; `null`: never.
+    pub lifetime_ms: Option<u64>,
+    /// A new session arrives on each server that accepts sessions this often; `null`: none.
+    pub arrival_ms: Option<u64>,
+    /// Arrivals stop while a server holds this many open sessions.
+    pub max_per_server: u32,
+    /// How long one second of a logoff's `delay_time` lasts, in milliseconds (1000 is real
+    /// time; tests use a few).
+    pub logoff_second_ms: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            per_server: 0,
+            lifetime_ms: None,
+            arrival_ms: None,
+            max_per_server: 10,
+            logoff_second_ms: 1_000,
+        }
+    }
 }
 
 /// How long each reboot phase lasts (see the phase table in `servers`). The state is
@@ -302,8 +340,12 @@ pub enum FaultScope {
     All,
     /// Only `PATCH …/actions/batch-reboot`.
     BatchReboot,
-    /// Only the `GET` requests (list and show).
+    /// Only the `GET` requests (server list and show, group list, session list).
     Reads,
+    /// Only maintenance-mode changes (`batch-maint` and the single-server `PATCH`).
+    Maintenance,
+    /// Only `list-sessions` and `logoff`.
+    Sessions,
 }
 
 /// Injected faults. Changing them at runtime (handle or `PUT /_simulator/faults`) restarts the
@@ -328,6 +370,11 @@ pub struct Faults {
     /// A request naming any of these ids (batch items, the id in the path, the `server_id`
     /// filter) is never answered; it waits until the client gives up or the simulator stops.
     pub hang_ids: Vec<String>,
+    /// A maintenance-mode change (`batch-maint`, single-server `PATCH`) naming any of these
+    /// ids fails as a whole; no server in it changes.
+    pub failing_maint_ids: Option<FailingIdsFault>,
+    /// `logoff` is answered 200 but nothing happens: no message, the sessions stay.
+    pub ignore_logoff: bool,
     /// These servers end their next reboot in `vm_status` ERROR instead of ACTIVE.
     pub error_after_reboot_ids: Vec<String>,
     /// For this long after a reboot was accepted the server still shows its old state (idle,

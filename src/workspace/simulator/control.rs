@@ -10,7 +10,12 @@
 //!   agent-registration delay)
 //! - `POST /_simulator/servers` ← [`ServerSpec`] (a bare id string or an object; `frozen`,
 //!   `maintain_status`, `server_group_id`, …)
-//! - `POST /_simulator/groups` ← [`ServerGroupSpec`] → the new ids (generated `srv-NNNN`)
+//! - `POST /_simulator/groups` ← [`ServerGroupSpec`] (`name` optional) → the new ids
+//!   (generated `srv-NNNN`)
+//! - `GET  /_simulator/fleet` → [`FleetReport`](super::FleetReport): the most servers
+//!   unavailable at once, sessions open / killed / logged off / ended, and per server its
+//!   maintenance changes, reboots (sessions killed each) and logoff messages
+//! - `GET  /_simulator/sessions` → [`SessionConfig`]; `PUT` replaces it from now on
 //! - `POST /_simulator/servers/{id}/status` ← [`StatusOverride`] (status fields, `freeze`:
 //!   `[]` unfreezes, `[{"effect":1,"scene":"ARREAR"}]` freezes, `maintain_status`,
 //!   `session_count`)
@@ -25,7 +30,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::config::{Faults, QuotaFault, RebootTiming, ServerGroupSpec, ServerSpec};
+use super::config::{Faults, QuotaFault, RebootTiming, ServerGroupSpec, ServerSpec, SessionConfig};
 use super::servers::StatusOverride;
 use super::state::Shared;
 
@@ -39,6 +44,8 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_simulator/servers", post(add_server))
         .route("/_simulator/groups", post(add_group))
         .route("/_simulator/servers/{id}/status", post(set_status))
+        .route("/_simulator/fleet", get(fleet))
+        .route("/_simulator/sessions", get(sessions).put(set_sessions))
 }
 
 fn problem(status: StatusCode, message: String) -> Response {
@@ -79,12 +86,39 @@ async fn add_group(
     State(shared): State<Arc<Shared>>,
     Json(group): Json<ServerGroupSpec>,
 ) -> Response {
-    let ids = shared.lock().servers.add_generated(
-        &group.id,
-        group.server_count,
-        OffsetDateTime::now_utc(),
-    );
+    let mut inner = shared.lock();
+    if let Some(name) = &group.name {
+        inner.servers.set_group_name(&group.id, name);
+    }
+    let ids = inner
+        .servers
+        .add_generated(&group.id, group.server_count, OffsetDateTime::now_utc());
     (StatusCode::CREATED, Json(ids)).into_response()
+}
+
+async fn fleet(State(shared): State<Arc<Shared>>) -> Response {
+    Json(
+        shared
+            .lock()
+            .servers
+            .fleet_report(OffsetDateTime::now_utc()),
+    )
+    .into_response()
+}
+
+async fn sessions(State(shared): State<Arc<Shared>>) -> Response {
+    Json(shared.lock().servers.session_config()).into_response()
+}
+
+async fn set_sessions(
+    State(shared): State<Arc<Shared>>,
+    Json(config): Json<SessionConfig>,
+) -> StatusCode {
+    shared
+        .lock()
+        .servers
+        .set_session_config(config, OffsetDateTime::now_utc());
+    StatusCode::NO_CONTENT
 }
 
 async fn set_reboot_timing(

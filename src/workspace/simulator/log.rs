@@ -18,6 +18,14 @@ pub enum Operation {
     BatchReboot,
     ListServers,
     ShowServer,
+    /// `PATCH …/app-servers/actions/batch-maint`.
+    BatchMaint,
+    /// `PATCH …/app-servers/{id}` (maintenance mode of one server).
+    UpdateServer,
+    ListServerGroups,
+    ListSessions,
+    /// `POST …/session/logoff`.
+    Logoff,
     /// A path or method the API does not have.
     Unknown,
 }
@@ -54,7 +62,8 @@ pub struct RequestLogEntry {
     /// `None` for a request that was never answered (hang).
     pub status: Option<u16>,
     pub error_code: Option<String>,
-    /// Batch reboot: the `items` of a body that parsed.
+    /// Batch reboot and batch-maint: the `items` of a body that parsed; logoff: its
+    /// `session_ids`.
     pub items: Option<Vec<String>>,
     /// Batch reboot: the `type` of a body that parsed.
     #[serde(rename = "type")]

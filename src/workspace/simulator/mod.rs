@@ -8,6 +8,15 @@
 //! outside 1–100 with 400. Timestamps are RFC 3339 UTC with milliseconds
 //! (`2024-03-07T10:40:43.858Z`).
 //!
+//! The fleet side ([`sessions`], served by `fleet_api`): maintenance mode (`batch-maint` and
+//! the single-server `PATCH`; `status` MAINTAINING where REGISTERED stands; no new sessions),
+//! user sessions per server that arrive, end by themselves (or never), end after a `logoff`
+//! and its `delay_time`, or are **killed** by a reboot; `session_count` follows them;
+//! `list-sessions` with its required time window, filters and paging; the server group
+//! listing with `app_server_count`. Per server it records maintenance changes, reboots (with
+//! the sessions each killed) and logoff messages, and over the fleet the most servers
+//! unavailable at once ([`FleetReport`], `GET /_simulator/fleet`).
+//!
 //! Dead ends and faults can be set up from the configuration, at runtime through the
 //! [`SimulatorHandle`], over the control endpoints ([`control`]'s list) and with the
 //! `workspace-simulator` flags: servers whose reboot ends in ERROR, frozen servers (a batch
@@ -35,9 +44,11 @@ pub mod auth;
 pub mod config;
 pub mod control;
 pub mod errors;
+mod fleet_api;
 pub mod log;
 pub mod sdk;
 pub mod servers;
+pub mod sessions;
 mod state;
 
 use std::collections::BTreeMap;
@@ -52,11 +63,12 @@ use tokio::task::JoinHandle;
 pub use auth::{authenticate, AuthError, AuthKind, Authenticated, ReceivedRequest};
 pub use config::{
     CredentialsConfig, FailingIdsFault, FaultScope, Faults, QuotaFault, RebootTiming,
-    ServerErrorFault, ServerGroupSpec, ServerSpec, SimulatorConfig, ThrottleFault,
+    ServerErrorFault, ServerGroupSpec, ServerSpec, SessionConfig, SimulatorConfig, ThrottleFault,
     DEFAULT_MAX_CLOCK_SKEW_SECS, DEFAULT_PROJECT_ID, DEFAULT_SERVER_GROUP_ID,
 };
 pub use log::{InjectedFault, Operation, RequestLogEntry};
 pub use servers::{FreezeEntry, RebootPhase, ServerSnapshot, ServerTableError, StatusOverride};
+pub use sessions::{FleetReport, LogoffMessage, MaintenanceChange, RebootEvent, ServerHistory};
 pub use state::{RequestCounters, SimulatorState};
 
 use state::{Inner, Shared};
@@ -93,7 +105,16 @@ impl Simulator {
         config: SimulatorConfig,
         port: u16,
     ) -> Result<SimulatorHandle, SimulatorError> {
-        let servers = servers::ServerTable::new(config.server_specs(), OffsetDateTime::now_utc())?;
+        let mut servers = servers::ServerTable::with_sessions(
+            config.server_specs(),
+            config.sessions,
+            OffsetDateTime::now_utc(),
+        )?;
+        for group in &config.server_groups {
+            if let Some(name) = &group.name {
+                servers.set_group_name(&group.id, name);
+            }
+        }
         let request_log =
             log::RequestLog::with_file(config.request_log.as_deref()).map_err(|source| {
                 SimulatorError::RequestLog {
@@ -262,6 +283,40 @@ impl SimulatorHandle {
             .lock()
             .servers
             .add_generated(server_group_id, count, OffsetDateTime::now_utc())
+    }
+
+    /// Availability (the most servers unavailable at once), sessions (open, killed by
+    /// reboots, logged off, ended) and every server's maintenance, reboot and logoff history.
+    pub fn fleet_report(&self) -> FleetReport {
+        self.shared
+            .lock()
+            .servers
+            .fleet_report(OffsetDateTime::now_utc())
+    }
+
+    /// Replaces the session rules from now on.
+    pub fn set_sessions(&self, sessions: SessionConfig) {
+        self.shared
+            .lock()
+            .servers
+            .set_session_config(sessions, OffsetDateTime::now_utc());
+    }
+
+    /// Names a server group (`name` in the group listing, `server_group_name` of servers).
+    pub fn set_group_name(&self, server_group_id: &str, name: &str) {
+        self.shared
+            .lock()
+            .servers
+            .set_group_name(server_group_id, name);
+    }
+
+    /// Puts a server into maintenance mode or takes it out, as `batch-maint` does.
+    pub fn set_maintenance(&self, id: &str, maintain_status: bool) -> Result<(), SimulatorError> {
+        self.shared
+            .lock()
+            .servers
+            .set_maintenance(id, maintain_status, OffsetDateTime::now_utc())
+            .ok_or_else(|| SimulatorError::UnknownServer(id.to_owned()))
     }
 
     /// Freezes a server for arrears (see [`StatusOverride::frozen`]).

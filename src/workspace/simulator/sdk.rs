@@ -12,7 +12,7 @@
 
 use serde_json::{json, Value};
 
-use super::servers::ServerSnapshot;
+use super::servers::{format_api_time, GroupView, ServerSnapshot, SessionView};
 
 /// Which answer the object is part of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,7 +136,7 @@ pub fn server_json(server: &ServerSnapshot, shape: Shape) -> Value {
         "resource_pool_id": "",
         "resource_pool_type": "public",
         "host_id": "",
-        "server_group_name": server.server_group_id,
+        "server_group_name": server.server_group_name,
         "product_info": product_info(),
         "metadata": { "charging_mode": "0" },
         "session_count": server.session_count,
@@ -162,4 +162,93 @@ pub fn server_json(server: &ServerSnapshot, shape: Shape) -> Value {
         }
     }
     object
+}
+
+/// One item of `GET …/app-server-groups` (the SDK's `AppServerGroup`): the id, name and
+/// server count are the simulator's; the rest plausible fixed values of the right types.
+pub fn group_json(group: &GroupView, created: &str) -> Value {
+    json!({
+        "id": group.id,
+        "name": group.name,
+        "description": "",
+        "image_id": super::servers::DEFAULT_IMAGE_ID,
+        "os_type": "Windows",
+        "product_id": "workspace.appstream.general.xlarge.4",
+        "subnet_id": "subnet-simulated",
+        "system_disk_type": "SAS",
+        "system_disk_size": 80,
+        "is_vdi": false,
+        "extra_session_type": "CPU",
+        "extra_session_size": 0,
+        "app_type": "SESSION_DESKTOP_APP",
+        "create_time": created,
+        "update_time": created,
+        "storage_mount_policy": "ANY",
+        "enterprise_project_id": "0",
+        "primary_server_group_ids": [],
+        "secondary_server_group_ids": [],
+        "server_group_status": true,
+        "site_type": "CENTER",
+        "site_id": "cn-north-4",
+        "app_server_flavor_count": 1,
+        "app_server_count": group.app_server_count,
+        "app_group_count": 1,
+        "image_name": "Windows Server 2019 AppStream",
+        "product_info": product_info(),
+        "subnet_name": "subnet-simulated",
+        "scaling_policy": {
+            "enable": false,
+            "max_scaling_amount": 0,
+            "single_expansion_count": 0,
+            "scaling_policy_by_session": {
+                "session_usage_threshold": 0,
+                "shrink_after_session_idle_minutes": 0,
+            },
+            "scaling_policy_by_resource": {
+                "cpu_usage_threshold": 0,
+                "mem_usage_threshold": 0,
+                "gpu_usage_threshold": 0,
+            },
+        },
+        "tags": [],
+        "ou_name": "AppServers",
+    })
+}
+
+/// One item of `GET …/session/list-sessions` (the SDK's `SessionInfo`). An open session has
+/// no end yet: `end_time` is an empty string (the SDK declares a string).
+pub fn session_json(session: &SessionView) -> Value {
+    let start = format_api_time(session.start_time);
+    json!({
+        "id": session.id,
+        "session_stamp": session.number.to_string(),
+        "os_session_id": format!("{}", session.number % 65_536),
+        "protocol_type": "HDP",
+        "login_user": session.login_user,
+        "session_type": "DESKTOP",
+        "app_server_group_id": session.server_group_id,
+        "app_server_group_name": session.server_group_name,
+        "pre_conn_time": start,
+        "start_time": start,
+        "end_time": "",
+        "status_continue_time": "0",
+        "machine_sid": format!("S-1-5-21-1004336348-1177238915-{}", session.vm_ip.replace('.', "")),
+        "machine_name": session.machine_name,
+        "session_state": session.state,
+        "app_name": "Desktop",
+        "client_mac": "fa:16:3e:00:00:01",
+        "client_name": format!("PC-{}", session.login_user.to_uppercase()),
+        "client_ip": "192.168.100.10",
+        "public_ip": "203.0.113.10",
+        "client_version": "1.0.0",
+        "client_type": "WINDOWS",
+        "agent_version": "1.0.0",
+        "vm_ip": session.vm_ip,
+        "failed_reason": "",
+        "failed_code": "",
+        "last_update_status_time": start,
+        "tenant_id": "simulated-tenant",
+        "primary_server_group_id": session.server_group_id,
+        "secondary_server_group_id": "",
+    })
 }

@@ -22,7 +22,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::config::{RebootTiming, ServerSpec, DEFAULT_SERVER_GROUP_ID};
+use super::config::{RebootTiming, ServerSpec, SessionConfig, DEFAULT_SERVER_GROUP_ID};
+use super::sessions::{
+    max_overlap, Acceptance, FleetReport, LogoffMessage, MaintenanceChange, RebootEvent,
+    ServerHistory, Session, SessionBook, SessionIds,
+};
 use crate::workspace::wire::status::{
     FREEZE, MAINTAINING, NONE, REGISTERED, TASK_IDLE, TASK_REBOOTING, TASK_REBOOTING_HARD,
     TASK_REBOOT_PENDING, UNREGISTER, VM_ACTIVE, VM_ERROR, VM_HARD_REBOOT, VM_REBOOT,
@@ -80,6 +84,9 @@ pub struct ServerSnapshot {
     pub name: String,
     pub machine_name: String,
     pub server_group_id: String,
+    /// The group's name (its id unless the group was given a name).
+    #[serde(default)]
+    pub server_group_name: String,
     pub image_id: String,
     pub status: String,
     pub vm_status: String,
@@ -87,6 +94,7 @@ pub struct ServerSnapshot {
     pub maintain_status: bool,
     /// Empty unless the server is frozen.
     pub freeze: Vec<FreezeEntry>,
+    /// Open user sessions (see [`super::sessions`]).
     pub session_count: u32,
     pub tags: BTreeMap<String, String>,
     /// The server's private IPv4 address (`host_address[0].addr`).
@@ -198,7 +206,7 @@ struct ServerRecord {
     image_id: String,
     maintain_status: bool,
     freeze: Vec<FreezeEntry>,
-    session_count: u32,
+    sessions: SessionBook,
     tags: BTreeMap<String, String>,
     ip_address: String,
     create_time: OffsetDateTime,
@@ -206,6 +214,78 @@ struct ServerRecord {
     reboot: Option<RebootInProgress>,
     reboot_count: u64,
     last_reboot_type: Option<RebootType>,
+    history: History,
+}
+
+/// One accepted reboot, as [`RebootEvent`] reports it.
+#[derive(Clone, Debug)]
+struct RebootEntry {
+    kind: RebootType,
+    accepted_at: OffsetDateTime,
+    maintain_status: bool,
+    sessions_open: u32,
+    sessions_killed: u64,
+    /// End of the unavailable interval: the agent registered, or the reboot was cut short.
+    available_again: Option<OffsetDateTime>,
+    ended_in_error: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct History {
+    maintenance: Vec<(bool, OffsetDateTime)>,
+    reboots: Vec<RebootEntry>,
+    messages: Vec<LogoffMessage>,
+}
+
+impl History {
+    /// Ends the latest reboot's unavailable interval at `now` if it is still open.
+    fn close_reboot(&mut self, now: OffsetDateTime) {
+        if let Some(last) = self.reboots.last_mut() {
+            if last.available_again.is_none() {
+                last.available_again = Some(now);
+            }
+        }
+    }
+}
+
+/// What a logoff request says, for the messages recorded.
+#[derive(Clone, Debug)]
+pub struct LogoffNotice {
+    pub message_type: u8,
+    pub title: Option<String>,
+    pub message: Option<String>,
+    pub delay_time: u64,
+}
+
+/// An open session as `list-sessions` shows it, with its server's details.
+#[derive(Clone, Debug)]
+pub struct SessionView {
+    pub id: String,
+    pub number: u64,
+    pub login_user: String,
+    pub state: &'static str,
+    pub start_time: OffsetDateTime,
+    pub machine_name: String,
+    pub vm_ip: String,
+    pub server_group_id: String,
+    pub server_group_name: String,
+}
+
+/// A server group as `GET …/app-server-groups` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupView {
+    pub id: String,
+    pub name: String,
+    pub app_server_count: u32,
+}
+
+fn truncate_to_millis(at: OffsetDateTime) -> OffsetDateTime {
+    at.replace_nanosecond(u32::from(at.millisecond()) * 1_000_000)
+        .unwrap_or(at)
+}
+
+fn millis_between(from: OffsetDateTime, to: OffsetDateTime) -> u64 {
+    u64::try_from((to - from).whole_milliseconds()).unwrap_or(0)
 }
 
 /// A private address for the server at `position`: 10.x.y.z, unique for 16 million servers.
@@ -224,7 +304,18 @@ fn registered_status(maintain_status: bool) -> &'static str {
 }
 
 impl ServerRecord {
-    fn from_spec(spec: ServerSpec, position: usize, now: OffsetDateTime) -> Self {
+    fn from_spec(
+        spec: ServerSpec,
+        position: usize,
+        now: OffsetDateTime,
+        config: &SessionConfig,
+        ids: &mut SessionIds,
+    ) -> Self {
+        let initial = if spec.session_count > 0 {
+            spec.session_count
+        } else {
+            config.per_server
+        };
         let name = spec
             .name
             .unwrap_or_else(|| format!("app-server-{:04}", position + 1));
@@ -242,7 +333,7 @@ impl ServerRecord {
             image_id: spec.image_id.unwrap_or_else(|| DEFAULT_IMAGE_ID.to_owned()),
             maintain_status: spec.maintain_status,
             freeze,
-            session_count: spec.session_count,
+            sessions: SessionBook::new(initial, now, config, ids),
             tags: spec.tags,
             ip_address: ip_for(position),
             create_time: now,
@@ -257,14 +348,53 @@ impl ServerRecord {
             reboot: None,
             reboot_count: 0,
             last_reboot_type: None,
+            history: History::default(),
             id: spec.id,
         }
     }
 
-    /// Folds a finished reboot into the settled status, then describes the server at `now`.
-    fn observe(&mut self, now: OffsetDateTime) -> ServerSnapshot {
+    /// When the server accepts new sessions until its next change.
+    fn acceptance(&self) -> Acceptance {
+        let not_blocked = !self.maintain_status && self.freeze.is_empty();
+        let settled = &self.settled;
+        let healthy = settled.vm_status == VM_ACTIVE
+            && (settled.status == REGISTERED || settled.status == MAINTAINING)
+            && settled.task_status == TASK_IDLE;
+        Acceptance {
+            open_before_reboot: not_blocked && healthy,
+            not_blocked,
+            reboot: self
+                .reboot
+                .as_ref()
+                .map(|reboot| (reboot.accepted_at, reboot.done_at(), reboot.ends_in_error)),
+        }
+    }
+
+    /// Brings the sessions up to `now`, folds a finished reboot into the settled status,
+    /// then describes the server at `now`.
+    fn observe(
+        &mut self,
+        now: OffsetDateTime,
+        config: &SessionConfig,
+        ids: &mut SessionIds,
+    ) -> ServerSnapshot {
+        let acceptance = self.acceptance();
+        let kill_at = self.reboot.as_ref().map(RebootInProgress::pending_until);
+        let killed = self.sessions.advance(now, acceptance, kill_at, config, ids);
+        if killed > 0 {
+            if let Some(last) = self.history.reboots.last_mut() {
+                last.sessions_killed += killed;
+            }
+        }
         if let Some(reboot) = &self.reboot {
             if now >= reboot.done_at() {
+                if let Some(last) = self.history.reboots.last_mut() {
+                    if reboot.ends_in_error {
+                        last.ended_in_error = true;
+                    } else if last.available_again.is_none() {
+                        last.available_again = Some(reboot.done_at());
+                    }
+                }
                 self.settled = if reboot.ends_in_error {
                     SettledStatus {
                         status: STATUS_ABNORMAL.to_owned(),
@@ -340,13 +470,14 @@ impl ServerRecord {
             name: self.name.clone(),
             machine_name: self.machine_name.clone(),
             server_group_id: self.server_group_id.clone(),
+            server_group_name: self.server_group_id.clone(),
             image_id: self.image_id.clone(),
             status,
             vm_status,
             task_status,
             maintain_status: self.maintain_status,
             freeze: self.freeze.clone(),
-            session_count: self.session_count,
+            session_count: u32::try_from(self.sessions.open.len()).unwrap_or(u32::MAX),
             tags: self.tags.clone(),
             ip_address: self.ip_address.clone(),
             create_time: format_api_time(self.create_time),
@@ -360,17 +491,7 @@ impl ServerRecord {
 
 /// Formats a timestamp the way the API does: RFC 3339, UTC, milliseconds.
 pub fn format_api_time(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.millisecond()
-    )
+    crate::workspace::wire::format_api_time(at)
 }
 
 /// Filters of `GET /v1/{project_id}/app-servers` that the simulator honours.
@@ -419,11 +540,15 @@ pub struct RebootPlan<'a> {
     pub ends_in_error: &'a [String],
 }
 
-/// All simulated servers, in configuration order.
-#[derive(Debug, Default)]
+/// All simulated servers, in configuration order, with their sessions and history.
+#[derive(Debug)]
 pub struct ServerTable {
     records: Vec<ServerRecord>,
     index: HashMap<String, usize>,
+    sessions: SessionConfig,
+    ids: SessionIds,
+    started_at: OffsetDateTime,
+    group_names: BTreeMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -436,7 +561,23 @@ pub enum ServerTableError {
 
 impl ServerTable {
     pub fn new(specs: Vec<ServerSpec>, now: OffsetDateTime) -> Result<Self, ServerTableError> {
-        let mut table = Self::default();
+        Self::with_sessions(specs, SessionConfig::default(), now)
+    }
+
+    /// A table whose servers get sessions as `sessions` says.
+    pub fn with_sessions(
+        specs: Vec<ServerSpec>,
+        sessions: SessionConfig,
+        now: OffsetDateTime,
+    ) -> Result<Self, ServerTableError> {
+        let mut table = Self {
+            records: Vec::new(),
+            index: HashMap::new(),
+            sessions,
+            ids: SessionIds::default(),
+            started_at: now,
+            group_names: BTreeMap::new(),
+        };
         for spec in specs {
             table.add(spec, now)?;
         }
@@ -452,8 +593,8 @@ impl ServerTable {
         }
         let position = self.records.len();
         self.index.insert(spec.id.clone(), position);
-        self.records
-            .push(ServerRecord::from_spec(spec, position, now));
+        let record = ServerRecord::from_spec(spec, position, now, &self.sessions, &mut self.ids);
+        self.records.push(record);
         Ok(())
     }
 
@@ -469,27 +610,251 @@ impl ServerTable {
         self.records.is_empty()
     }
 
+    /// Observes the record at `position` (sessions and reboot brought up to `now`).
+    fn observe_at(&mut self, position: usize, now: OffsetDateTime) -> Option<ServerSnapshot> {
+        let Self {
+            records,
+            sessions,
+            ids,
+            group_names,
+            ..
+        } = self;
+        let record = records.get_mut(position)?;
+        let mut snapshot = record.observe(now, sessions, ids);
+        if let Some(name) = group_names.get(&snapshot.server_group_id) {
+            snapshot.server_group_name = name.clone();
+        }
+        Some(snapshot)
+    }
+
     pub fn get(&mut self, id: &str, now: OffsetDateTime) -> Option<ServerSnapshot> {
         let position = *self.index.get(id)?;
-        self.records
-            .get_mut(position)
-            .map(|record| record.observe(now))
+        self.observe_at(position, now)
     }
 
     pub fn all(&mut self, now: OffsetDateTime) -> Vec<ServerSnapshot> {
-        self.records
-            .iter_mut()
-            .map(|record| record.observe(now))
+        (0..self.records.len())
+            .filter_map(|position| self.observe_at(position, now))
             .collect()
     }
 
     /// The matching servers at `now`, in table order.
     pub fn matching(&mut self, filter: &ServerFilter, now: OffsetDateTime) -> Vec<ServerSnapshot> {
-        self.records
-            .iter_mut()
-            .filter(|record| filter.matches(record))
-            .map(|record| record.observe(now))
+        let positions: Vec<usize> = self
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, record)| filter.matches(record))
+            .map(|(position, _)| position)
+            .collect();
+        positions
+            .into_iter()
+            .filter_map(|position| self.observe_at(position, now))
             .collect()
+    }
+
+    /// When the table (the simulator) started.
+    pub fn started_at(&self) -> OffsetDateTime {
+        self.started_at
+    }
+
+    /// The session rules in force.
+    pub fn session_config(&self) -> SessionConfig {
+        self.sessions
+    }
+
+    /// Replaces the session rules from `now` on (what happened until now stays).
+    pub fn set_session_config(&mut self, sessions: SessionConfig, now: OffsetDateTime) {
+        self.all(now);
+        self.sessions = sessions;
+    }
+
+    /// Names a server group (shown by the group listing and as `server_group_name`).
+    pub fn set_group_name(&mut self, server_group_id: &str, name: &str) {
+        self.group_names
+            .insert(server_group_id.to_owned(), name.to_owned());
+    }
+
+    /// The server groups: every group a server is in (in table order), then named groups
+    /// without servers.
+    pub fn groups(&self) -> Vec<GroupView> {
+        let mut order: Vec<String> = Vec::new();
+        let mut counts: HashMap<&str, u32> = HashMap::new();
+        for record in &self.records {
+            let count = counts.entry(record.server_group_id.as_str()).or_insert(0);
+            if *count == 0 {
+                order.push(record.server_group_id.clone());
+            }
+            *count += 1;
+        }
+        for id in self.group_names.keys() {
+            if !counts.contains_key(id.as_str()) {
+                order.push(id.clone());
+            }
+        }
+        order
+            .into_iter()
+            .map(|id| GroupView {
+                name: self
+                    .group_names
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| id.clone()),
+                app_server_count: counts.get(id.as_str()).copied().unwrap_or(0),
+                id,
+            })
+            .collect()
+    }
+
+    /// Sets maintenance mode of a server (recording a change); `None` for an unknown id.
+    pub fn set_maintenance(
+        &mut self,
+        id: &str,
+        maintain_status: bool,
+        now: OffsetDateTime,
+    ) -> Option<()> {
+        let position = *self.index.get(id)?;
+        self.observe_at(position, now)?;
+        let record = self.records.get_mut(position)?;
+        if record.maintain_status != maintain_status {
+            record.maintain_status = maintain_status;
+            record.history.maintenance.push((maintain_status, now));
+        }
+        Some(())
+    }
+
+    /// Every open session at `now`, server by server in table order, oldest first.
+    pub fn open_sessions(&mut self, now: OffsetDateTime) -> Vec<SessionView> {
+        let snapshots = self.all(now);
+        let mut views = Vec::new();
+        for (record, server) in self.records.iter().zip(snapshots) {
+            let mut sessions: Vec<&Session> = record.sessions.open.iter().collect();
+            sessions.sort_by_key(|session| (session.started_at, session.number));
+            views.extend(sessions.into_iter().map(|session| SessionView {
+                id: session.id(),
+                number: session.number,
+                login_user: session.login_user(),
+                state: session.state(),
+                // The API keeps milliseconds; a window ending "now" to the millisecond
+                // includes a session that started within that millisecond.
+                start_time: truncate_to_millis(session.started_at),
+                machine_name: server.machine_name.clone(),
+                vm_ip: server.ip_address.clone(),
+                server_group_id: server.server_group_id.clone(),
+                server_group_name: server.server_group_name.clone(),
+            }));
+        }
+        views
+    }
+
+    /// Logs off the open sessions among `session_ids` after the notice's delay (one second
+    /// lasting `logoff_second_ms`), recording the message per server. Returns how many
+    /// sessions were found.
+    pub fn logoff(
+        &mut self,
+        session_ids: &std::collections::HashSet<String>,
+        notice: &LogoffNotice,
+        now: OffsetDateTime,
+    ) -> usize {
+        let delay_ms = notice
+            .delay_time
+            .saturating_mul(self.sessions.logoff_second_ms);
+        let at = now + Duration::from_millis(delay_ms);
+        let at_ms = millis_between(self.started_at, now);
+        let mut found = 0;
+        for position in 0..self.records.len() {
+            self.observe_at(position, now);
+            let Some(record) = self.records.get_mut(position) else {
+                continue;
+            };
+            for session in record.sessions.logoff(session_ids, at) {
+                found += 1;
+                record.history.messages.push(LogoffMessage {
+                    session_id: session.id(),
+                    login_user: session.login_user(),
+                    message_type: notice.message_type,
+                    title: notice.title.clone(),
+                    message: notice.message.clone(),
+                    delay_time: notice.delay_time,
+                    at: format_api_time(now),
+                    at_ms,
+                });
+            }
+        }
+        found
+    }
+
+    /// Availability, sessions and every server's history at `now`.
+    pub fn fleet_report(&mut self, now: OffsetDateTime) -> FleetReport {
+        let snapshots = self.all(now);
+        let start = self.started_at;
+        let stamp = |at: OffsetDateTime| (format_api_time(at), millis_between(start, at));
+        let mut report = FleetReport::default();
+        let mut intervals = Vec::new();
+        for (record, server) in self.records.iter().zip(snapshots) {
+            let book = &record.sessions;
+            let history = ServerHistory {
+                id: record.id.clone(),
+                machine_name: record.machine_name.clone(),
+                maintenance: record
+                    .history
+                    .maintenance
+                    .iter()
+                    .map(|(maintain_status, at)| {
+                        let (at, at_ms) = stamp(*at);
+                        MaintenanceChange {
+                            maintain_status: *maintain_status,
+                            at,
+                            at_ms,
+                        }
+                    })
+                    .collect(),
+                reboots: record
+                    .history
+                    .reboots
+                    .iter()
+                    .map(|entry| {
+                        intervals.push((entry.accepted_at, entry.available_again));
+                        let (accepted_at, accepted_at_ms) = stamp(entry.accepted_at);
+                        let again = entry.available_again.map(stamp);
+                        RebootEvent {
+                            reboot_type: entry.kind,
+                            accepted_at,
+                            accepted_at_ms,
+                            maintain_status: entry.maintain_status,
+                            sessions_open: entry.sessions_open,
+                            sessions_killed: entry.sessions_killed,
+                            available_again_at: again.as_ref().map(|(at, _)| at.clone()),
+                            available_again_at_ms: again.map(|(_, ms)| ms),
+                            ended_in_error: entry.ended_in_error,
+                        }
+                    })
+                    .collect(),
+                logoff_messages: record.history.messages.clone(),
+                sessions_open: server.session_count,
+                sessions_killed: book.killed,
+                sessions_logged_off: book.logged_off,
+                sessions_ended: book.ended_naturally,
+            };
+            report.sessions_open += u64::from(history.sessions_open);
+            report.sessions_killed += history.sessions_killed;
+            report.sessions_logged_off += history.sessions_logged_off;
+            report.sessions_ended += history.sessions_ended;
+            report.logoff_messages += history.logoff_messages.len() as u64;
+            report.reboots += history.reboots.len() as u64;
+            report.servers.push(history);
+        }
+        let (max, at) = max_overlap(&intervals);
+        report.max_unavailable = max;
+        report.max_unavailable_at = at.map(format_api_time);
+        report.unavailable_now = u32::try_from(
+            intervals
+                .iter()
+                .filter(|(start, end)| *start <= now && end.is_none_or(|end| end > now))
+                .count(),
+        )
+        .unwrap_or(u32::MAX);
+        report
     }
 
     /// Starts a reboot of each server (unknown ids are skipped). A server already rebooting
@@ -499,11 +864,23 @@ impl ServerTable {
             let Some(&position) = self.index.get(id) else {
                 continue;
             };
+            // Settle an earlier finished reboot first so its end time is not lost.
+            let Some(before) = self.observe_at(position, now) else {
+                continue;
+            };
             let Some(record) = self.records.get_mut(position) else {
                 continue;
             };
-            // Settle an earlier finished reboot first so its end time is not lost.
-            record.observe(now);
+            record.history.close_reboot(now);
+            record.history.reboots.push(RebootEntry {
+                kind: plan.kind,
+                accepted_at: now,
+                maintain_status: record.maintain_status,
+                sessions_open: before.session_count,
+                sessions_killed: 0,
+                available_again: None,
+                ended_in_error: false,
+            });
             record.reboot = Some(RebootInProgress {
                 kind: plan.kind,
                 accepted_at: now,
@@ -526,12 +903,16 @@ impl ServerTable {
         let Some(&position) = self.index.get(id) else {
             return false;
         };
+        let Some(current) = self.observe_at(position, now) else {
+            return false;
+        };
+        let config = self.sessions;
         let Some(record) = self.records.get_mut(position) else {
             return false;
         };
         if change.changes_status() {
-            let current = record.observe(now);
             record.reboot = None;
+            record.history.close_reboot(now);
             record.settled = SettledStatus {
                 status: change.status.clone().unwrap_or(current.status),
                 vm_status: change.vm_status.clone().unwrap_or(current.vm_status),
@@ -544,10 +925,15 @@ impl ServerTable {
             record.settled.update_time = now;
         }
         if let Some(maintain_status) = change.maintain_status {
-            record.maintain_status = maintain_status;
+            if record.maintain_status != maintain_status {
+                record.maintain_status = maintain_status;
+                record.history.maintenance.push((maintain_status, now));
+            }
         }
         if let Some(session_count) = change.session_count {
-            record.session_count = session_count;
+            record
+                .sessions
+                .force_count(session_count, now, &config, &mut self.ids);
         }
         true
     }

@@ -12,6 +12,7 @@ use super::config::{CredentialsConfig, FaultScope, Faults, QuotaFault, RebootTim
 use super::errors::ApiError;
 use super::log::{Operation, RequestLog};
 use super::servers::{ServerSnapshot, ServerTable};
+use super::sessions::FleetReport;
 
 /// The limit a throttling message names when no quota is configured (the Workspace desktop
 /// API pages speak of 100–200 calls a minute).
@@ -48,6 +49,9 @@ pub struct SimulatorState {
     pub counters: RequestCounters,
     pub faults: Faults,
     pub reboot_timing: RebootTiming,
+    /// Availability, sessions and per-server history (also `GET /_simulator/fleet`).
+    #[serde(default)]
+    pub fleet: FleetReport,
 }
 
 impl SimulatorState {
@@ -119,7 +123,17 @@ fn in_scope(scope: FaultScope, operation: Operation) -> bool {
     match scope {
         FaultScope::All => true,
         FaultScope::BatchReboot => operation == Operation::BatchReboot,
-        FaultScope::Reads => matches!(operation, Operation::ListServers | Operation::ShowServer),
+        FaultScope::Reads => matches!(
+            operation,
+            Operation::ListServers
+                | Operation::ShowServer
+                | Operation::ListServerGroups
+                | Operation::ListSessions
+        ),
+        FaultScope::Maintenance => {
+            matches!(operation, Operation::BatchMaint | Operation::UpdateServer)
+        }
+        FaultScope::Sessions => matches!(operation, Operation::ListSessions | Operation::Logoff),
     }
 }
 
@@ -254,6 +268,7 @@ impl Shared {
         SimulatorState {
             project_id: inner.project_id.clone(),
             servers: inner.servers.all(now),
+            fleet: inner.servers.fleet_report(now),
             in_flight: self.in_flight.load(Ordering::SeqCst),
             peak_in_flight: self.peak_in_flight.load(Ordering::SeqCst),
             counters: inner.counters.clone(),
