@@ -15,12 +15,60 @@ use std::time::Duration;
 
 use super::duration::parse_go_duration;
 use super::environment::Environment;
-use super::schema::provider_args as args;
-use super::values::attr;
-use crate::protocol::cty::{Number, Value};
+use crate::framework::{Attr, Value};
+use crate::protocol::cty::Number;
 use crate::protocol::diagnostics::{AttributePath, Diagnostic, Diagnostics};
+use crate::workspace::Auth;
 
-/// One provider argument and the environment variable it falls back to.
+crate::model! {
+    /// The `provider "workspace"` block. Every argument is optional in the schema: each may
+    /// come from its environment variable instead, and configure reports what is missing.
+    pub struct ProviderConfig {
+        pub region: Value<String> = Attr::optional().env(REGION.env).description(
+            "Region of the Workspace APP service, e.g. `cn-north-4`. Required unless `endpoint` \
+             is set.",
+        ),
+        pub project_id: Value<String> = Attr::optional()
+            .env(PROJECT_ID.env)
+            .description("Project ID the servers belong to. Required."),
+        pub access_key: Value<String> = Attr::optional()
+            .sensitive()
+            .env(ACCESS_KEY.env)
+            .description("Access key for AK/SK signing. Set together with `secret_key`."),
+        pub secret_key: Value<String> = Attr::optional()
+            .sensitive()
+            .env(SECRET_KEY.env)
+            .description("Secret key for AK/SK signing. Set together with `access_key`."),
+        pub security_token: Value<String> = Attr::optional()
+            .sensitive()
+            .env(SECURITY_TOKEN.env)
+            .description(
+                "Security token of temporary AK/SK credentials. Needs `access_key` and \
+                 `secret_key`.",
+            ),
+        pub token: Value<String> = Attr::optional()
+            .sensitive()
+            .env(TOKEN.env)
+            .description("IAM token, used instead of AK/SK."),
+        pub endpoint: Value<String> = Attr::optional().env(ENDPOINT.env).description(
+            "Full base URL of the Workspace API (e.g. a private endpoint or a local simulator), \
+             overriding the one derived from `region`.",
+        ),
+        pub cloud: Value<String> = Attr::optional().env(CLOUD.env).description(
+            "Cloud domain used to derive the endpoint. Default `myhuaweicloud.com` \
+             (`myhuaweicloud.eu` for `eu-west-1*` regions).",
+        ),
+        pub insecure: Value<bool> = Attr::optional()
+            .env(INSECURE.env)
+            .description("Skip TLS certificate verification. Default false."),
+        pub max_retries: Value<Number> = Attr::optional().env(MAX_RETRIES.env).description(
+            "How many times a throttled or failed request is retried (0 to 20). Default 5.",
+        ),
+    }
+}
+
+/// One provider argument and the environment variable it falls back to. The declarations
+/// above name these variables; a test checks that every argument has exactly its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Arg {
     pub name: &'static str,
@@ -28,47 +76,48 @@ pub struct Arg {
 }
 
 pub const REGION: Arg = Arg {
-    name: args::REGION,
+    name: "region",
     env: "HW_REGION_NAME",
 };
 pub const PROJECT_ID: Arg = Arg {
-    name: args::PROJECT_ID,
+    name: "project_id",
     env: "HW_PROJECT_ID",
 };
 pub const ACCESS_KEY: Arg = Arg {
-    name: args::ACCESS_KEY,
+    name: "access_key",
     env: "HW_ACCESS_KEY",
 };
 pub const SECRET_KEY: Arg = Arg {
-    name: args::SECRET_KEY,
+    name: "secret_key",
     env: "HW_SECRET_KEY",
 };
 pub const SECURITY_TOKEN: Arg = Arg {
-    name: args::SECURITY_TOKEN,
+    name: "security_token",
     env: "HW_SECURITY_TOKEN",
 };
 pub const TOKEN: Arg = Arg {
-    name: args::TOKEN,
+    name: "token",
     env: "HW_AUTH_TOKEN",
 };
 pub const ENDPOINT: Arg = Arg {
-    name: args::ENDPOINT,
+    name: "endpoint",
     env: "HW_WORKSPACE_ENDPOINT",
 };
 pub const CLOUD: Arg = Arg {
-    name: args::CLOUD,
+    name: "cloud",
     env: "HW_CLOUD",
 };
 pub const INSECURE: Arg = Arg {
-    name: args::INSECURE,
+    name: "insecure",
     env: "HW_INSECURE",
 };
 pub const MAX_RETRIES: Arg = Arg {
-    name: args::MAX_RETRIES,
+    name: "max_retries",
     env: "HW_MAX_RETRIES",
 };
 
-/// Environment-only tuning of the wait for servers to be ready (tests, impatient users).
+/// Environment-only tuning of the wait for servers to be ready (tests, impatient users); see
+/// the provider module's documentation for what each one means.
 pub const ENV_POLL_INTERVAL: &str = "HW_WORKSPACE_POLL_INTERVAL";
 pub const ENV_SETTLE_TIME: &str = "HW_WORKSPACE_SETTLE_TIME";
 
@@ -132,41 +181,14 @@ pub enum Target {
     BaseUrl(url::Url),
 }
 
-/// How requests authenticate. `Debug` never shows a secret.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credentials {
-    AkSk {
-        access_key: String,
-        secret_key: String,
-        security_token: Option<String>,
-    },
-    Token(String),
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credentials::AkSk { security_token, .. } => f
-                .debug_struct("AkSk")
-                .field("access_key", &"<redacted>")
-                .field("secret_key", &"<redacted>")
-                .field(
-                    "security_token",
-                    &security_token.as_ref().map(|_| "<redacted>"),
-                )
-                .finish(),
-            Credentials::Token(_) => f.debug_tuple("Token").field(&"<redacted>").finish(),
-        }
-    }
-}
-
 /// Optional overrides of the client's wait behaviour, from the environment only.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WaitTuning {
     /// First delay between two polls of a server (`HW_WORKSPACE_POLL_INTERVAL`).
     pub poll_interval: Option<Duration>,
-    /// How long a server must have been seen in its rebooted state before it counts as ready
-    /// (`HW_WORKSPACE_SETTLE_TIME`).
+    /// The settle time (`HW_WORKSPACE_SETTLE_TIME`): a rebooted server that looks running and
+    /// idle but never showed a sign of the reboot is taken as rebooted once this long has
+    /// passed since the wait started (right after the reboot requests were accepted).
     pub settle_time: Option<Duration>,
 }
 
@@ -175,7 +197,7 @@ pub struct WaitTuning {
 pub struct ProviderSettings {
     pub project_id: String,
     pub target: Target,
-    pub credentials: Credentials,
+    pub credentials: Auth,
     pub insecure: bool,
     pub max_retries: u32,
     pub wait: WaitTuning,
@@ -195,7 +217,7 @@ pub enum Resolution {
 /// configuration are checked, and only for their form and for contradictions that no
 /// environment variable could fix. Missing values are configure's business — the environment
 /// may provide them.
-pub fn validate(config: &Value) -> Diagnostics {
+pub fn validate(config: &ProviderConfig) -> Diagnostics {
     let mut reader = Reader {
         config,
         env: None,
@@ -206,7 +228,7 @@ pub fn validate(config: &Value) -> Diagnostics {
 }
 
 /// Configure time: configuration plus environment, every rule.
-pub fn resolve(config: &Value, env: &dyn Environment) -> (Resolution, Diagnostics) {
+pub fn resolve(config: &ProviderConfig, env: &dyn Environment) -> (Resolution, Diagnostics) {
     let mut reader = Reader {
         config,
         env: Some(env),
@@ -217,7 +239,7 @@ pub fn resolve(config: &Value, env: &dyn Environment) -> (Resolution, Diagnostic
 }
 
 struct Reader<'a> {
-    config: &'a Value,
+    config: &'a ProviderConfig,
     /// `None` while validating: no fallbacks, no "missing" errors.
     env: Option<&'a dyn Environment>,
     diagnostics: Diagnostics,
@@ -239,28 +261,27 @@ impl Reader<'_> {
             .push(Diagnostic::error(summary, detail).at(arg.path()));
     }
 
-    fn string(&self, arg: Arg) -> Lookup<String> {
-        match attr(self.config, arg.name) {
-            value if value.is_unknown() => Lookup::Unknown,
-            value => match value.as_str() {
-                Some(text) if !text.is_empty() => Lookup::Found(text.to_owned(), Origin::Config),
-                _ => match self.env_var(arg.env) {
-                    Some(text) => Lookup::Found(text, Origin::Env(arg.env)),
-                    None => Lookup::Unset,
-                },
+    fn string(&self, value: &Value<String>, arg: Arg) -> Lookup<String> {
+        match value {
+            Value::Unknown => Lookup::Unknown,
+            Value::Known(text) if !text.is_empty() => Lookup::Found(text.clone(), Origin::Config),
+            _ => match self.env_var(arg.env) {
+                Some(text) => Lookup::Found(text, Origin::Env(arg.env)),
+                None => Lookup::Unset,
             },
         }
     }
 
     fn read(&mut self) -> Resolution {
-        let region = self.string(REGION);
-        let project_id = self.string(PROJECT_ID);
-        let access_key = self.string(ACCESS_KEY);
-        let secret_key = self.string(SECRET_KEY);
-        let security_token = self.string(SECURITY_TOKEN);
-        let token = self.string(TOKEN);
-        let endpoint = self.string(ENDPOINT);
-        let cloud = self.string(CLOUD);
+        let config = self.config;
+        let region = self.string(&config.region, REGION);
+        let project_id = self.string(&config.project_id, PROJECT_ID);
+        let access_key = self.string(&config.access_key, ACCESS_KEY);
+        let secret_key = self.string(&config.secret_key, SECRET_KEY);
+        let security_token = self.string(&config.security_token, SECURITY_TOKEN);
+        let token = self.string(&config.token, TOKEN);
+        let endpoint = self.string(&config.endpoint, ENDPOINT);
+        let cloud = self.string(&config.cloud, CLOUD);
         let insecure = self.insecure();
         let max_retries = self.max_retries();
         let wait = self.wait_tuning();
@@ -335,15 +356,9 @@ impl Reader<'_> {
             return Resolution::Deferred;
         }
 
-        let credentials = match (access_key, secret_key, token) {
-            (Lookup::Found(access_key, _), Lookup::Found(secret_key, _), _) => Credentials::AkSk {
-                access_key,
-                secret_key,
-                security_token: security_token.found().map(|(t, _)| t.clone()),
-            },
-            (_, _, Lookup::Found(token, _)) => Credentials::Token(token),
-            // check_credentials reported every other combination.
-            _ => return Resolution::Invalid,
+        // check_credentials reported every other combination.
+        let Some(credentials) = credentials(access_key, secret_key, security_token, token) else {
+            return Resolution::Invalid;
         };
         let target = match (base_url, region) {
             (Lookup::Found(url, _), _) => Target::BaseUrl(url),
@@ -458,10 +473,10 @@ impl Reader<'_> {
     }
 
     fn insecure(&mut self) -> Lookup<bool> {
-        match attr(self.config, INSECURE.name) {
-            value if value.is_unknown() => Lookup::Unknown,
-            Value::Bool(b) => Lookup::Found(*b, Origin::Config),
-            _ => match self.env_var(INSECURE.env) {
+        match &self.config.insecure {
+            Value::Unknown => Lookup::Unknown,
+            Value::Known(b) => Lookup::Found(*b, Origin::Config),
+            Value::Null => match self.env_var(INSECURE.env) {
                 None => Lookup::Unset,
                 Some(text) => match parse_go_bool(&text) {
                     Some(b) => Lookup::Found(b, Origin::Env(INSECURE.env)),
@@ -483,13 +498,10 @@ impl Reader<'_> {
     }
 
     fn max_retries(&mut self) -> Lookup<u32> {
-        let value = attr(self.config, MAX_RETRIES.name);
-        if value.is_unknown() {
-            return Lookup::Unknown;
-        }
-        let (parsed, origin, shown) = match value.as_number() {
-            Some(number) => (number.as_i64(), Origin::Config, number_text(number)),
-            None => match self.env_var(MAX_RETRIES.env) {
+        let (parsed, origin, shown) = match &self.config.max_retries {
+            Value::Unknown => return Lookup::Unknown,
+            Value::Known(number) => (number.as_i64(), Origin::Config, number_text(number)),
+            Value::Null => match self.env_var(MAX_RETRIES.env) {
                 None => return Lookup::Unset,
                 Some(text) => (
                     text.trim().parse::<i64>().ok(),
@@ -547,6 +559,26 @@ impl Reader<'_> {
             poll_interval: read(ENV_POLL_INTERVAL),
             settle_time: read(ENV_SETTLE_TIME),
         }
+    }
+}
+
+/// The workspace client's credentials from the arguments: AK/SK (with the security token of
+/// temporary credentials) when both keys are there, else the IAM token. `None` for any other
+/// combination, which `check_credentials` has reported.
+fn credentials(
+    access_key: Lookup<String>,
+    secret_key: Lookup<String>,
+    security_token: Lookup<String>,
+    token: Lookup<String>,
+) -> Option<Auth> {
+    match (access_key, secret_key, token) {
+        (Lookup::Found(access_key, _), Lookup::Found(secret_key, _), _) => Some(Auth::AkSk {
+            access_key,
+            secret_key,
+            security_token: security_token.found().map(|(t, _)| t.clone()),
+        }),
+        (_, _, Lookup::Found(token, _)) => Some(Auth::Token(token)),
+        _ => None,
     }
 }
 
