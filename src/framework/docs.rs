@@ -73,11 +73,11 @@ pub fn current(page: &str) -> Option<&str> {
     )
 }
 
-/// The schema of a set of declarations as markdown: required, optional and read-only
-/// attributes, then nested blocks with their own attributes.
+/// The schema of a set of declarations as markdown, to sit under a page's `## Schema`
+/// heading: required, optional and read-only attributes, then nested blocks with their own.
 pub fn schema_markdown(decls: &[Decl]) -> String {
     let mut out = String::new();
-    write_groups(&mut out, decls, "##");
+    write_groups(&mut out, decls, "###");
     out
 }
 

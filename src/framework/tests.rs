@@ -346,18 +346,18 @@ fn a_new_declaration_reaches_schema_docs_and_model() {
 #[test]
 fn docs_group_attributes_and_show_defaults_sensitivity_and_variables() {
     let section = docs::schema_markdown(Thing::declarations());
-    let expected = "## Required\n\n\
+    let expected = "### Required\n\n\
         - `name` (String) Name of the thing.\n\n\
-        ## Optional\n\n\
+        ### Optional\n\n\
         - `size` (String) Size. Default: `\"M\"`.\n\
         - `labels` (Map of String) Labels; a change makes the apply act.\n\
         - `secret` (String, Sensitive) A secret. Environment variable: `THING_SECRET`.\n\
         - `limits` (Block) Limits.\n\n\
-        ## Read-Only\n\n\
+        ### Read-Only\n\n\
         - `id` (String) Identity.\n\
         - `touched_at` (String) When the apply last acted.\n\n\
-        ## Nested Schema for `limits`\n\n\
-        ### Optional\n\n\
+        ### Nested Schema for `limits`\n\n\
+        #### Optional\n\n\
         - `max` (String) Upper bound.\n\n";
     assert_eq!(section, expected);
 }

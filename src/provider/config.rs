@@ -30,7 +30,7 @@ crate::model! {
         ),
         pub project_id: Value<String> = Attr::optional()
             .env(PROJECT_ID.env)
-            .description("Project ID the servers belong to. Required."),
+            .description("**Required**: the ID of the project the servers belong to."),
         pub access_key: Value<String> = Attr::optional()
             .sensitive()
             .env(ACCESS_KEY.env)
@@ -51,8 +51,8 @@ crate::model! {
             .env(TOKEN.env)
             .description("IAM token, used instead of AK/SK."),
         pub endpoint: Value<String> = Attr::optional().env(ENDPOINT.env).description(
-            "Full base URL of the Workspace API (e.g. a private endpoint or a local simulator), \
-             overriding the one derived from `region`.",
+            "Full base URL of the Workspace API (a private endpoint, or the local simulator), \
+             overriding the one derived from `region` and `cloud`.",
         ),
         pub cloud: Value<String> = Attr::optional().env(CLOUD.env).description(
             "Cloud domain used to derive the endpoint. Default `myhuaweicloud.com` \
@@ -60,9 +60,10 @@ crate::model! {
         ),
         pub insecure: Value<bool> = Attr::optional()
             .env(INSECURE.env)
-            .description("Skip TLS certificate verification. Default false."),
+            .description("Skip TLS certificate verification (never in production). Default `false`."),
         pub max_retries: Value<Number> = Attr::optional().env(MAX_RETRIES.env).description(
-            "How many times a throttled or failed request is retried (0 to 20). Default 5.",
+            "How many times a throttled (429) or failed (500/502/503/504) request is retried, 0 \
+             to 20. Default `5`.",
         ),
     }
 }

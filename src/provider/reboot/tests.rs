@@ -249,6 +249,17 @@ fn reboot_schema_shape() {
     );
 }
 
+#[test]
+fn documented_timeout_defaults_are_the_applied_ones() {
+    let shown = format!(
+        "Default `\"{}\"`.",
+        crate::provider::duration::format_go_duration(DEFAULT_TIMEOUT)
+    );
+    for decl in <Timeouts as crate::framework::Model>::declarations() {
+        assert!(decl.full_description().contains(&shown), "{}", decl.name);
+    }
+}
+
 // ---- validation ----
 
 #[test]
