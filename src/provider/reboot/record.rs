@@ -28,6 +28,7 @@ use super::progress::RebootProgress;
 use super::report::{failure_diagnostics, Outcome};
 use super::run::Ran;
 use crate::framework::{Applied, Value};
+use crate::protocol::diagnostics::Diagnostics;
 use crate::workspace::WaitOutcome;
 
 pub fn record(
@@ -46,37 +47,22 @@ pub fn record(
         .collect();
     let rebooted_any = !ran.report.rebooted.is_empty();
     state.rebooted_at = rebooted_at(prior, ran.requested_at, rebooted_any, pending.is_empty());
-
     if pending.is_empty() {
         tracing::info!(
             rebooted = ran.report.rebooted.len(),
             "workspace_app_server_reboot: done"
         );
-        return saved(state, Vec::new(), Default::default());
+        return saved(state, Vec::new(), Diagnostics::new());
     }
-    let diagnostics = failure_diagnostics(&Outcome {
-        creating: job.creating,
-        listed: &job.server_ids,
-        done_before: &targets.done_before,
-        reboot: &ran.report,
-        wait: ran.wait.as_ref(),
-        interrupted: ran.interrupted,
-        timeout_label: job.timeout_label,
-        timeout: job.timeout,
-        pending: &pending,
-    });
-    tracing::warn!(
-        rebooted = ran.report.rebooted.len(),
-        pending = pending.len(),
-        interrupted = ran.interrupted,
-        "workspace_app_server_reboot: incomplete"
-    );
+    let diagnostics = failure(job, targets, ran, &pending);
     match prior {
+        // Nothing happened: save nothing, so the next apply creates again.
         None if !rebooted_any => Applied {
             state: None,
             private: Vec::new(),
             diagnostics,
         },
+        // Terraform taints the object; the replacement reboots everything.
         None => saved(state, Vec::new(), diagnostics),
         Some(prior) => {
             // Keep the prior triggers so the change is planned again, and remember progress.
@@ -89,6 +75,27 @@ pub fn record(
             saved(state, private, diagnostics)
         }
     }
+}
+
+/// The diagnostics of an apply that left `pending` servers not done.
+fn failure(job: &Job, targets: &Targets, ran: &Ran, pending: &[String]) -> Diagnostics {
+    tracing::warn!(
+        rebooted = ran.report.rebooted.len(),
+        pending = pending.len(),
+        interrupted = ran.interrupted,
+        "workspace_app_server_reboot: incomplete"
+    );
+    failure_diagnostics(&Outcome {
+        creating: job.creating,
+        listed: &job.server_ids,
+        done_before: &targets.done_before,
+        reboot: &ran.report,
+        wait: ran.wait.as_ref(),
+        interrupted: ran.interrupted,
+        timeout_label: job.timeout_label,
+        timeout: job.timeout,
+        pending,
+    })
 }
 
 /// Servers done for this target: by the earlier apply, or now (accepted and, when waiting was
@@ -123,11 +130,7 @@ fn rebooted_at(
     }
 }
 
-fn saved(
-    state: RebootState,
-    private: Vec<u8>,
-    diagnostics: crate::protocol::diagnostics::Diagnostics,
-) -> Applied<RebootState> {
+fn saved(state: RebootState, private: Vec<u8>, diagnostics: Diagnostics) -> Applied<RebootState> {
     Applied {
         state: Some(state),
         private,
