@@ -303,6 +303,7 @@ impl<D: Send + Sync + 'static, R: Resource<D>> AnyResource<D> for Erased<R> {
             acts: creating,
             diagnostics,
         };
+        let before = change.planned.encode();
         self.0.plan(context, &mut change).await;
 
         let from_model = change.planned.encode();
@@ -317,7 +318,11 @@ impl<D: Send + Sync + 'static, R: Resource<D>> AnyResource<D> for Erased<R> {
                 (PlanBehaviour::KeepPrior, _) => Cty::unknown(),
                 (PlanBehaviour::UnknownWhenActing, Some(prior)) if !change.acts => prior.clone(),
                 (PlanBehaviour::UnknownWhenActing, _) => Cty::unknown(),
-                _ if attribute.mode.is_computed() => {
+                // What the resource set; an untouched value stays exactly as proposed (an
+                // unknown value keeps its refinements).
+                _ if attribute.mode.is_computed()
+                    && from_model.get_attr(decl.name) != before.get_attr(decl.name) =>
+                {
                     from_model.get_attr(decl.name).cloned().unwrap_or(Cty::Null)
                 }
                 _ => continue,

@@ -434,6 +434,18 @@ async fn plans_fill_defaults_and_computed_attributes_by_behaviour() {
         get(&acting.planned_state, "labels"),
         get(&labelled, "labels")
     );
+    // An optional + computed attribute the resource leaves alone is planned exactly as
+    // proposed: a refined unknown value keeps its refinements.
+    let refined = Cty::Unknown(crate::protocol::cty::Refinements {
+        nullable: Some(false),
+        string_prefix: Some("X".to_owned()),
+        ..Default::default()
+    });
+    let sized = config(&[("name", Cty::string("n")), ("size", refined.clone())]);
+    let planned = provider
+        .plan_resource_change(plan_request(&prior, &sized))
+        .await;
+    assert_eq!(get(&planned.planned_state, "size"), &refined);
     // A renamed thing is replaced.
     let renamed = provider
         .plan_resource_change(plan_request(&prior, &config(&[("name", Cty::string("m"))])))
