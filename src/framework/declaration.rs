@@ -40,11 +40,6 @@ impl Mode {
     pub fn is_computed(self) -> bool {
         matches!(self, Mode::Computed | Mode::OptionalComputed)
     }
-
-    /// Set in configuration (an argument) rather than only read (an attribute).
-    pub fn is_argument(self) -> bool {
-        !matches!(self, Mode::Computed)
-    }
 }
 
 /// How a plan treats an attribute besides defaults.

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use super::duration::parse_go_duration;
 use super::environment::Environment;
-use crate::framework::{Attr, Value};
+use crate::framework::{Attr, Model, Value};
 use crate::protocol::cty::Number;
 use crate::protocol::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use crate::workspace::Auth;
@@ -24,98 +24,65 @@ crate::model! {
     /// The `provider "workspace"` block. Every argument is optional in the schema: each may
     /// come from its environment variable instead, and configure reports what is missing.
     pub struct ProviderConfig {
-        pub region: Value<String> = Attr::optional().env(REGION.env).description(
+        pub region: Value<String> = Attr::optional().env("HW_REGION_NAME").description(
             "Region of the Workspace APP service, e.g. `cn-north-4`. Required unless `endpoint` \
              is set.",
         ),
         pub project_id: Value<String> = Attr::optional()
-            .env(PROJECT_ID.env)
+            .env("HW_PROJECT_ID")
             .description("**Required**: the ID of the project the servers belong to."),
         pub access_key: Value<String> = Attr::optional()
             .sensitive()
-            .env(ACCESS_KEY.env)
+            .env("HW_ACCESS_KEY")
             .description("Access key for AK/SK signing. Set together with `secret_key`."),
         pub secret_key: Value<String> = Attr::optional()
             .sensitive()
-            .env(SECRET_KEY.env)
+            .env("HW_SECRET_KEY")
             .description("Secret key for AK/SK signing. Set together with `access_key`."),
         pub security_token: Value<String> = Attr::optional()
             .sensitive()
-            .env(SECURITY_TOKEN.env)
+            .env("HW_SECURITY_TOKEN")
             .description(
                 "Security token of temporary AK/SK credentials. Needs `access_key` and \
                  `secret_key`.",
             ),
         pub token: Value<String> = Attr::optional()
             .sensitive()
-            .env(TOKEN.env)
+            .env("HW_AUTH_TOKEN")
             .description("IAM token, used instead of AK/SK."),
-        pub endpoint: Value<String> = Attr::optional().env(ENDPOINT.env).description(
+        pub endpoint: Value<String> = Attr::optional().env("HW_WORKSPACE_ENDPOINT").description(
             "Full base URL of the Workspace API (a private endpoint, or the local simulator), \
              overriding the one derived from `region` and `cloud`.",
         ),
-        pub cloud: Value<String> = Attr::optional().env(CLOUD.env).description(
+        pub cloud: Value<String> = Attr::optional().env("HW_CLOUD").description(
             "Cloud domain used to derive the endpoint. Default `myhuaweicloud.com` \
              (`myhuaweicloud.eu` for `eu-west-1*` regions).",
         ),
         pub insecure: Value<bool> = Attr::optional()
-            .env(INSECURE.env)
+            .env("HW_INSECURE")
             .description("Skip TLS certificate verification (never in production). Default `false`."),
-        pub max_retries: Value<Number> = Attr::optional().env(MAX_RETRIES.env).description(
+        pub max_retries: Value<Number> = Attr::optional().env("HW_MAX_RETRIES").description(
             "How many times a throttled (429) or failed (500/502/503/504) request is retried, 0 \
              to 20. Default `5`.",
         ),
     }
 }
 
-/// One provider argument and the environment variable it falls back to. The declarations
-/// above name these variables; a test checks that every argument has exactly its own.
+/// One provider argument, by name, for messages and paths; its environment variable is the
+/// one its declaration above gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Arg {
-    pub name: &'static str,
-    pub env: &'static str,
-}
+pub struct Arg(pub &'static str);
 
-pub const REGION: Arg = Arg {
-    name: "region",
-    env: "HW_REGION_NAME",
-};
-pub const PROJECT_ID: Arg = Arg {
-    name: "project_id",
-    env: "HW_PROJECT_ID",
-};
-pub const ACCESS_KEY: Arg = Arg {
-    name: "access_key",
-    env: "HW_ACCESS_KEY",
-};
-pub const SECRET_KEY: Arg = Arg {
-    name: "secret_key",
-    env: "HW_SECRET_KEY",
-};
-pub const SECURITY_TOKEN: Arg = Arg {
-    name: "security_token",
-    env: "HW_SECURITY_TOKEN",
-};
-pub const TOKEN: Arg = Arg {
-    name: "token",
-    env: "HW_AUTH_TOKEN",
-};
-pub const ENDPOINT: Arg = Arg {
-    name: "endpoint",
-    env: "HW_WORKSPACE_ENDPOINT",
-};
-pub const CLOUD: Arg = Arg {
-    name: "cloud",
-    env: "HW_CLOUD",
-};
-pub const INSECURE: Arg = Arg {
-    name: "insecure",
-    env: "HW_INSECURE",
-};
-pub const MAX_RETRIES: Arg = Arg {
-    name: "max_retries",
-    env: "HW_MAX_RETRIES",
-};
+pub const REGION: Arg = Arg("region");
+pub const PROJECT_ID: Arg = Arg("project_id");
+pub const ACCESS_KEY: Arg = Arg("access_key");
+pub const SECRET_KEY: Arg = Arg("secret_key");
+pub const SECURITY_TOKEN: Arg = Arg("security_token");
+pub const TOKEN: Arg = Arg("token");
+pub const ENDPOINT: Arg = Arg("endpoint");
+pub const CLOUD: Arg = Arg("cloud");
+pub const INSECURE: Arg = Arg("insecure");
+pub const MAX_RETRIES: Arg = Arg("max_retries");
 
 /// Environment-only tuning of the wait for servers to be ready (tests, impatient users); see
 /// the provider module's documentation for what each one means.
@@ -127,13 +94,26 @@ pub const DEFAULT_MAX_RETRIES: u32 = 5;
 pub const MAX_MAX_RETRIES: u32 = 20;
 
 impl Arg {
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// The environment variable the declaration names (a test checks every argument has one).
+    pub fn env(self) -> &'static str {
+        ProviderConfig::declarations()
+            .iter()
+            .find(|decl| decl.name == self.0)
+            .and_then(|decl| decl.attribute()?.env)
+            .unwrap_or("(no environment variable)")
+    }
+
     fn path(self) -> AttributePath {
-        AttributePath::attribute(self.name)
+        AttributePath::attribute(self.0)
     }
 
     /// "`region` (or the HW_REGION_NAME environment variable)"
     fn both_names(self) -> String {
-        format!("`{}` (or the {} environment variable)", self.name, self.env)
+        format!("`{}` (or the {} environment variable)", self.0, self.env())
     }
 }
 
@@ -266,8 +246,8 @@ impl Reader<'_> {
         match value {
             Value::Unknown => Lookup::Unknown,
             Value::Known(text) if !text.is_empty() => Lookup::Found(text.clone(), Origin::Config),
-            _ => match self.env_var(arg.env) {
-                Some(text) => Lookup::Found(text, Origin::Env(arg.env)),
+            _ => match self.env_var(arg.env()) {
+                Some(text) => Lookup::Found(text, Origin::Env(arg.env())),
                 None => Lookup::Unset,
             },
         }
@@ -477,10 +457,10 @@ impl Reader<'_> {
         match &self.config.insecure {
             Value::Unknown => Lookup::Unknown,
             Value::Known(b) => Lookup::Found(*b, Origin::Config),
-            Value::Null => match self.env_var(INSECURE.env) {
+            Value::Null => match self.env_var(INSECURE.env()) {
                 None => Lookup::Unset,
                 Some(text) => match parse_go_bool(&text) {
-                    Some(b) => Lookup::Found(b, Origin::Env(INSECURE.env)),
+                    Some(b) => Lookup::Found(b, Origin::Env(INSECURE.env())),
                     None => {
                         self.error(
                             INSECURE,
@@ -488,7 +468,7 @@ impl Reader<'_> {
                             format!(
                                 "The {} environment variable must be true or false (got {text:?}); \
                                  it is the fallback of the `insecure` argument.",
-                                INSECURE.env
+                                INSECURE.env()
                             ),
                         );
                         Lookup::Unset
@@ -502,11 +482,11 @@ impl Reader<'_> {
         let (parsed, origin, shown) = match &self.config.max_retries {
             Value::Unknown => return Lookup::Unknown,
             Value::Known(number) => (number.as_i64(), Origin::Config, number_text(number)),
-            Value::Null => match self.env_var(MAX_RETRIES.env) {
+            Value::Null => match self.env_var(MAX_RETRIES.env()) {
                 None => return Lookup::Unset,
                 Some(text) => (
                     text.trim().parse::<i64>().ok(),
-                    Origin::Env(MAX_RETRIES.env),
+                    Origin::Env(MAX_RETRIES.env()),
                     format!("{text:?}"),
                 ),
             },

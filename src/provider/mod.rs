@@ -149,16 +149,20 @@ fn build_client(
 ) -> Result<Client, Diagnostic> {
     let base_url = match &settings.target {
         Target::BaseUrl(url) => url.clone(),
-        Target::Region { region, cloud } => endpoint::base_url_for_region(region, Some(cloud)).map_err(|e| {
-            Diagnostic::error(
-                "Invalid region or cloud",
-                format!(
-                    "No API endpoint can be derived: {e}. Check `region` (HW_REGION_NAME) and \
-                     `cloud` (HW_CLOUD), or set `endpoint` (HW_WORKSPACE_ENDPOINT) to a full base URL."
+        Target::Region { region, cloud } => endpoint::base_url_for_region(region, Some(cloud))
+            .map_err(|e| {
+                Diagnostic::error(
+                    "Invalid region or cloud",
+                    format!(
+                    "No API endpoint can be derived: {e}. Check `region` ({}) and `cloud` ({}), \
+                     or set `endpoint` ({}) to a full base URL.",
+                    config::REGION.env(),
+                    config::CLOUD.env(),
+                    config::ENDPOINT.env()
                 ),
-            )
-            .at(AttributePath::attribute(config::REGION.name))
-        })?,
+                )
+                .at(AttributePath::attribute(config::REGION.name()))
+            })?,
     };
     let mut client_config = ClientConfig::new(
         base_url,

@@ -56,16 +56,16 @@ fn single_error_at(diagnostics: &Diagnostics, arg: Arg) -> Diagnostic {
     assert_eq!(
         d.attribute,
         Some(AttributePath(vec![PathStep::Attribute(
-            arg.name.to_owned()
+            arg.name().to_owned()
         )])),
         "{d:#?}"
     );
     let text = format!("{} {}", d.summary, d.detail);
     assert!(
-        text.contains(&format!("`{}`", arg.name)),
+        text.contains(&format!("`{}`", arg.name())),
         "argument not named: {text}"
     );
-    assert!(text.contains(arg.env), "env var not named: {text}");
+    assert!(text.contains(arg.env()), "env var not named: {text}");
     d
 }
 
@@ -489,28 +489,33 @@ fn provider_schema_secrets_are_sensitive_and_all_optional() {
 
 #[test]
 fn every_argument_declares_its_environment_variable() {
+    // The huaweicloud provider's names: interface, so spelled out here.
+    let expected = [
+        (REGION, "HW_REGION_NAME"),
+        (PROJECT_ID, "HW_PROJECT_ID"),
+        (ACCESS_KEY, "HW_ACCESS_KEY"),
+        (SECRET_KEY, "HW_SECRET_KEY"),
+        (SECURITY_TOKEN, "HW_SECURITY_TOKEN"),
+        (TOKEN, "HW_AUTH_TOKEN"),
+        (ENDPOINT, "HW_WORKSPACE_ENDPOINT"),
+        (CLOUD, "HW_CLOUD"),
+        (INSECURE, "HW_INSECURE"),
+        (MAX_RETRIES, "HW_MAX_RETRIES"),
+    ];
     let declared: Vec<(&str, Option<&str>)> = ProviderConfig::declarations()
         .iter()
         .map(|decl| (decl.name, decl.attribute().and_then(|a| a.env)))
         .collect();
-    let args = [
-        REGION,
-        PROJECT_ID,
-        ACCESS_KEY,
-        SECRET_KEY,
-        SECURITY_TOKEN,
-        TOKEN,
-        ENDPOINT,
-        CLOUD,
-        INSECURE,
-        MAX_RETRIES,
-    ];
     assert_eq!(
         declared,
-        args.iter()
-            .map(|arg| (arg.name, Some(arg.env)))
+        expected
+            .iter()
+            .map(|(arg, env)| (arg.name(), Some(*env)))
             .collect::<Vec<_>>()
     );
+    for (arg, env) in expected {
+        assert_eq!(arg.env(), env);
+    }
     assert_eq!(
         declared.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
         ALL_ARGS
