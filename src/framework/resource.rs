@@ -15,7 +15,7 @@
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
-use super::declaration::{validate_object, PlanBehaviour};
+use super::declaration::{validate_object, Decl, PlanBehaviour};
 use super::model::{schema_block, Model};
 use super::registry::Context;
 use crate::protocol::cty::{decode_json_value, Value as Cty};
@@ -259,88 +259,27 @@ impl<D: Send + Sync + 'static, R: Resource<D>> AnyResource<D> for Erased<R> {
         // at apply time sees the final ones.
         let diagnostics = self.validate(&request.config);
         if diagnostics.has_errors() {
-            return PlanResponse {
-                planned_state: request.proposed_new_state,
-                diagnostics,
-                ..PlanResponse::default()
-            };
+            return plan_failure(request.proposed_new_state, diagnostics);
         }
         let decls = R::State::declarations();
         let mut proposed = request.proposed_new_state;
-        for decl in decls {
-            let Some(attribute) = decl.attribute() else {
-                continue;
-            };
-            let configured = request.config.get_attr(decl.name).unwrap_or(&Cty::Null);
-            if let (Some(default), true) = (&attribute.default, configured.is_null()) {
-                // Not the prior value: removing `type = "HARD"` from the configuration plans
-                // the default again.
-                set(&mut proposed, decl.name, default.clone());
-            }
-        }
-        let prior = if request.prior_state.is_null() {
-            None
-        } else {
-            match R::State::decode(&request.prior_state) {
-                Ok(model) => Some(model),
-                Err(errors) => return plan_failure(proposed, errors),
-            }
-        };
-        let (config, planned) = match (
-            R::State::decode(&request.config),
-            R::State::decode(&proposed),
-        ) {
-            (Ok(config), Ok(planned)) => (config, planned),
-            (Err(errors), _) | (_, Err(errors)) => return plan_failure(proposed, errors),
-        };
-        let creating = prior.is_none();
-        let mut change = PlanChange {
-            prior,
-            config,
-            planned,
-            planned_private: request.prior_private.clone(),
-            prior_private: request.prior_private,
-            acts: creating,
+        fill_defaults(decls, &mut proposed, &request.config);
+        let mut change = match PlanChange::<R::State>::decode(
+            &request.prior_state,
+            &request.config,
+            &proposed,
+            request.prior_private,
             diagnostics,
+        ) {
+            Ok(change) => change,
+            Err(errors) => return plan_failure(proposed, errors),
         };
         let before = change.planned.encode();
         self.0.plan(context, &mut change).await;
-
-        let from_model = change.planned.encode();
-        let mut requires_replace = Vec::new();
-        for decl in decls {
-            let Some(attribute) = decl.attribute() else {
-                continue;
-            };
-            let prior_value = request.prior_state.get_attr(decl.name).cloned();
-            let planned_value = match (attribute.plan, &prior_value) {
-                (PlanBehaviour::KeepPrior, Some(prior)) if !prior.is_null() => prior.clone(),
-                (PlanBehaviour::KeepPrior, _) => Cty::unknown(),
-                (PlanBehaviour::UnknownWhenActing, Some(prior)) if !change.acts => prior.clone(),
-                (PlanBehaviour::UnknownWhenActing, _) => Cty::unknown(),
-                // What the resource set; an untouched value stays exactly as proposed (an
-                // unknown value keeps its refinements).
-                _ if attribute.mode.is_computed()
-                    && from_model.get_attr(decl.name) != before.get_attr(decl.name) =>
-                {
-                    from_model.get_attr(decl.name).cloned().unwrap_or(Cty::Null)
-                }
-                _ => continue,
-            };
-            set(&mut proposed, decl.name, planned_value);
-        }
-        for decl in decls {
-            let replaces = decl
-                .attribute()
-                .is_some_and(|a| a.plan == PlanBehaviour::RequiresReplace);
-            let prior_value = request.prior_state.get_attr(decl.name);
-            if replaces && prior_value.is_some() && proposed.get_attr(decl.name) != prior_value {
-                requires_replace.push(AttributePath::attribute(decl.name));
-            }
-        }
+        plan_computed(decls, &mut proposed, &request.prior_state, &change, &before);
         PlanResponse {
+            requires_replace: replacing(decls, &request.prior_state, &proposed),
             planned_state: proposed,
-            requires_replace,
             planned_private: change.planned_private,
             diagnostics: change.diagnostics,
         }
@@ -440,6 +379,96 @@ impl<D: Send + Sync + 'static, R: Resource<D>> AnyResource<D> for Erased<R> {
             },
         }
     }
+}
+
+impl<M: Model> PlanChange<M> {
+    /// The models of a plan request; nothing acts yet except a create.
+    fn decode(
+        prior: &Cty,
+        config: &Cty,
+        proposed: &Cty,
+        prior_private: Vec<u8>,
+        diagnostics: Diagnostics,
+    ) -> Result<Self, Diagnostics> {
+        let prior = if prior.is_null() {
+            None
+        } else {
+            Some(M::decode(prior)?)
+        };
+        Ok(PlanChange {
+            acts: prior.is_none(),
+            prior,
+            config: M::decode(config)?,
+            planned: M::decode(proposed)?,
+            planned_private: prior_private.clone(),
+            prior_private,
+            diagnostics,
+        })
+    }
+}
+
+/// Optional + computed attributes left out of the configuration get their declared default —
+/// not the prior value, so removing `type = "HARD"` from a configuration plans the default.
+fn fill_defaults(decls: &[Decl], proposed: &mut Cty, config: &Cty) {
+    for decl in decls {
+        let Some(default) = decl.attribute().and_then(|a| a.default.as_ref()) else {
+            continue;
+        };
+        if config.get_attr(decl.name).is_none_or(Cty::is_null) {
+            set(proposed, decl.name, default.clone());
+        }
+    }
+}
+
+/// Plans each computed attribute by its declared behaviour; values the resource set in its
+/// plan replace the proposed ones, and untouched ones stay exactly as proposed (an unknown
+/// value keeps its refinements). Other attributes are never changed.
+fn plan_computed<M: Model>(
+    decls: &[Decl],
+    proposed: &mut Cty,
+    prior: &Cty,
+    change: &PlanChange<M>,
+    before: &Cty,
+) {
+    let from_model = change.planned.encode();
+    for decl in decls {
+        let Some(attribute) = decl.attribute().filter(|a| a.mode.is_computed()) else {
+            continue;
+        };
+        let prior_value = prior.get_attr(decl.name).filter(|value| !value.is_null());
+        let planned = match (attribute.plan, prior_value) {
+            (PlanBehaviour::KeepPrior, Some(prior)) => prior.clone(),
+            (PlanBehaviour::KeepPrior, None) => Cty::unknown(),
+            (PlanBehaviour::UnknownWhenActing, _) if change.acts || change.prior.is_none() => {
+                Cty::unknown()
+            }
+            (PlanBehaviour::UnknownWhenActing, _) => {
+                prior.get_attr(decl.name).cloned().unwrap_or(Cty::Null)
+            }
+            _ if from_model.get_attr(decl.name) != before.get_attr(decl.name) => {
+                from_model.get_attr(decl.name).cloned().unwrap_or(Cty::Null)
+            }
+            _ => continue,
+        };
+        set(proposed, decl.name, planned);
+    }
+}
+
+/// Attributes declared [`PlanBehaviour::RequiresReplace`] whose planned value differs from
+/// the prior one.
+fn replacing(decls: &[Decl], prior: &Cty, planned: &Cty) -> Vec<AttributePath> {
+    if prior.is_null() {
+        return Vec::new();
+    }
+    decls
+        .iter()
+        .filter(|decl| {
+            decl.attribute()
+                .is_some_and(|a| a.plan == PlanBehaviour::RequiresReplace)
+        })
+        .filter(|decl| prior.get_attr(decl.name) != planned.get_attr(decl.name))
+        .map(|decl| AttributePath::attribute(decl.name))
+        .collect()
 }
 
 /// Sets a top-level attribute of an object value.
