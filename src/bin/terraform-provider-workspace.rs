@@ -55,7 +55,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let provider = Arc::new(WorkspaceProvider::new());
+    let provider = Arc::new(WorkspaceProvider::default());
     let result = runtime.block_on(async {
         if cli.debug {
             runtime::serve_debug(provider, &cli.provider_address, cli.protocol_version).await

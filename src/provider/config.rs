@@ -15,60 +15,89 @@ use std::time::Duration;
 
 use super::duration::parse_go_duration;
 use super::environment::Environment;
-use super::schema::provider_args as args;
-use super::values::attr;
-use crate::protocol::cty::{Number, Value};
+use crate::framework::{Attr, Model, Value};
+use crate::protocol::cty::Number;
 use crate::protocol::diagnostics::{AttributePath, Diagnostic, Diagnostics};
+use crate::workspace::Credentials;
 
-/// One provider argument and the environment variable it falls back to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Arg {
-    pub name: &'static str,
-    pub env: &'static str,
+crate::model! {
+    /// The `provider "workspace"` block. Every argument is optional in the schema: each may
+    /// come from its environment variable instead, and configure reports what is missing.
+    pub struct ProviderConfig {
+        pub region: Value<String> = Attr::optional().env("HW_REGION_NAME").description(
+            "Region of the Workspace APP service, e.g. `cn-north-4`. Required unless `endpoint` \
+             is set.",
+        ),
+        pub project_id: Value<String> = Attr::optional()
+            .env("HW_PROJECT_ID")
+            .description("**Required**: the ID of the project the servers belong to."),
+        pub access_key: Value<String> = Attr::optional()
+            .sensitive()
+            .env("HW_ACCESS_KEY")
+            .description("Access key for AK/SK signing. Set together with `secret_key`."),
+        pub secret_key: Value<String> = Attr::optional()
+            .sensitive()
+            .env("HW_SECRET_KEY")
+            .description("Secret key for AK/SK signing. Set together with `access_key`."),
+        pub security_token: Value<String> = Attr::optional()
+            .sensitive()
+            .env("HW_SECURITY_TOKEN")
+            .description(
+                "Security token of temporary AK/SK credentials. Needs `access_key` and \
+                 `secret_key`.",
+            ),
+        pub token: Value<String> = Attr::optional()
+            .sensitive()
+            .env("HW_AUTH_TOKEN")
+            .description("IAM token, used instead of AK/SK."),
+        pub endpoint: Value<String> = Attr::optional().env("HW_WORKSPACE_ENDPOINT").description(
+            "Full base URL of the Workspace API (a private endpoint, or the local simulator), \
+             overriding the one derived from `region` and `cloud`.",
+        ),
+        pub cloud: Value<String> = Attr::optional().env("HW_CLOUD").description(
+            "Cloud domain used to derive the endpoint. Default `myhuaweicloud.com` \
+             (`myhuaweicloud.eu` for `eu-west-1*` regions).",
+        ),
+        pub insecure: Value<bool> = Attr::optional().env("HW_INSECURE").description(
+            "Skip TLS certificate verification altogether: the last resort (trust a private CA \
+             with `SSL_CERT_FILE` or `SSL_CERT_DIR` instead). Default `false`.",
+        ),
+        pub max_retries: Value<Number> = Attr::optional().env("HW_MAX_RETRIES").description(
+            "How many times a failed request (500/502/503/504, a broken connection, a timeout) \
+             is retried, 0 to 20; throttled requests (429) are retried until the timeout. \
+             Default `5`.",
+        ),
+        pub max_requests_per_second: Value<Number> = Attr::optional()
+            .env("HW_WORKSPACE_MAX_REQUESTS_PER_SECOND")
+            .description(
+                "The request budget of the whole provider process: every API call of every \
+                 resource in one apply shares it, and a throttled (429) answer halves it for a \
+                 while. A positive number; fractions allowed. Default `1.5` (90 a minute: below \
+                 the 100-200 calls a minute per API that Huawei's pages speak of, with room for \
+                 the account's other tools).",
+            ),
+    }
 }
 
-pub const REGION: Arg = Arg {
-    name: args::REGION,
-    env: "HW_REGION_NAME",
-};
-pub const PROJECT_ID: Arg = Arg {
-    name: args::PROJECT_ID,
-    env: "HW_PROJECT_ID",
-};
-pub const ACCESS_KEY: Arg = Arg {
-    name: args::ACCESS_KEY,
-    env: "HW_ACCESS_KEY",
-};
-pub const SECRET_KEY: Arg = Arg {
-    name: args::SECRET_KEY,
-    env: "HW_SECRET_KEY",
-};
-pub const SECURITY_TOKEN: Arg = Arg {
-    name: args::SECURITY_TOKEN,
-    env: "HW_SECURITY_TOKEN",
-};
-pub const TOKEN: Arg = Arg {
-    name: args::TOKEN,
-    env: "HW_AUTH_TOKEN",
-};
-pub const ENDPOINT: Arg = Arg {
-    name: args::ENDPOINT,
-    env: "HW_WORKSPACE_ENDPOINT",
-};
-pub const CLOUD: Arg = Arg {
-    name: args::CLOUD,
-    env: "HW_CLOUD",
-};
-pub const INSECURE: Arg = Arg {
-    name: args::INSECURE,
-    env: "HW_INSECURE",
-};
-pub const MAX_RETRIES: Arg = Arg {
-    name: args::MAX_RETRIES,
-    env: "HW_MAX_RETRIES",
-};
+/// One provider argument, by name, for messages and paths; its environment variable is the
+/// one its declaration above gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arg(pub &'static str);
 
-/// Environment-only tuning of the wait for servers to be ready (tests, impatient users).
+pub const REGION: Arg = Arg("region");
+pub const PROJECT_ID: Arg = Arg("project_id");
+pub const ACCESS_KEY: Arg = Arg("access_key");
+pub const SECRET_KEY: Arg = Arg("secret_key");
+pub const SECURITY_TOKEN: Arg = Arg("security_token");
+pub const TOKEN: Arg = Arg("token");
+pub const ENDPOINT: Arg = Arg("endpoint");
+pub const CLOUD: Arg = Arg("cloud");
+pub const INSECURE: Arg = Arg("insecure");
+pub const MAX_RETRIES: Arg = Arg("max_retries");
+pub const MAX_REQUESTS_PER_SECOND: Arg = Arg("max_requests_per_second");
+
+/// Environment-only tuning of the wait for servers to be ready (tests, impatient users); see
+/// the provider module's documentation for what each one means.
 pub const ENV_POLL_INTERVAL: &str = "HW_WORKSPACE_POLL_INTERVAL";
 pub const ENV_SETTLE_TIME: &str = "HW_WORKSPACE_SETTLE_TIME";
 
@@ -77,13 +106,26 @@ pub const DEFAULT_MAX_RETRIES: u32 = 5;
 pub const MAX_MAX_RETRIES: u32 = 20;
 
 impl Arg {
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// The environment variable the declaration names (a test checks every argument has one).
+    pub fn env(self) -> &'static str {
+        ProviderConfig::declarations()
+            .iter()
+            .find(|decl| decl.name == self.0)
+            .and_then(|decl| decl.attribute()?.env)
+            .unwrap_or("(no environment variable)")
+    }
+
     fn path(self) -> AttributePath {
-        AttributePath::attribute(self.name)
+        AttributePath::attribute(self.0)
     }
 
     /// "`region` (or the HW_REGION_NAME environment variable)"
     fn both_names(self) -> String {
-        format!("`{}` (or the {} environment variable)", self.name, self.env)
+        format!("`{}` (or the {} environment variable)", self.0, self.env())
     }
 }
 
@@ -132,33 +174,32 @@ pub enum Target {
     BaseUrl(url::Url),
 }
 
-/// How requests authenticate: the workspace client's one credential type (its `Debug` never
-/// shows a secret).
-pub use crate::workspace::Credentials;
-
 /// Optional overrides of the client's wait behaviour, from the environment only.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WaitTuning {
     /// First delay between two polls of a server (`HW_WORKSPACE_POLL_INTERVAL`).
     pub poll_interval: Option<Duration>,
-    /// How long a server must have been seen in its rebooted state before it counts as ready
-    /// (`HW_WORKSPACE_SETTLE_TIME`).
+    /// The settle time (`HW_WORKSPACE_SETTLE_TIME`): a rebooted server that looks running and
+    /// idle but never showed a sign of the reboot is taken as rebooted once this long has
+    /// passed since the wait started (right after the reboot requests were accepted).
     pub settle_time: Option<Duration>,
 }
 
 /// A complete, checked provider configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProviderSettings {
     pub project_id: String,
     pub target: Target,
     pub credentials: Credentials,
     pub insecure: bool,
     pub max_retries: u32,
+    /// `None`: the client's default budget.
+    pub max_requests_per_second: Option<f64>,
     pub wait: WaitTuning,
 }
 
 /// The outcome of reading the configuration at configure time.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Resolution {
     Ready(Box<ProviderSettings>),
     /// Some value is unknown until apply: nothing to build yet, nothing wrong either.
@@ -171,7 +212,7 @@ pub enum Resolution {
 /// configuration are checked, and only for their form and for contradictions that no
 /// environment variable could fix. Missing values are configure's business — the environment
 /// may provide them.
-pub fn validate(config: &Value) -> Diagnostics {
+pub fn validate(config: &ProviderConfig) -> Diagnostics {
     let mut reader = Reader {
         config,
         env: None,
@@ -182,7 +223,7 @@ pub fn validate(config: &Value) -> Diagnostics {
 }
 
 /// Configure time: configuration plus environment, every rule.
-pub fn resolve(config: &Value, env: &dyn Environment) -> (Resolution, Diagnostics) {
+pub fn resolve(config: &ProviderConfig, env: &dyn Environment) -> (Resolution, Diagnostics) {
     let mut reader = Reader {
         config,
         env: Some(env),
@@ -193,7 +234,7 @@ pub fn resolve(config: &Value, env: &dyn Environment) -> (Resolution, Diagnostic
 }
 
 struct Reader<'a> {
-    config: &'a Value,
+    config: &'a ProviderConfig,
     /// `None` while validating: no fallbacks, no "missing" errors.
     env: Option<&'a dyn Environment>,
     diagnostics: Diagnostics,
@@ -215,30 +256,30 @@ impl Reader<'_> {
             .push(Diagnostic::error(summary, detail).at(arg.path()));
     }
 
-    fn string(&self, arg: Arg) -> Lookup<String> {
-        match attr(self.config, arg.name) {
-            value if value.is_unknown() => Lookup::Unknown,
-            value => match value.as_str() {
-                Some(text) if !text.is_empty() => Lookup::Found(text.to_owned(), Origin::Config),
-                _ => match self.env_var(arg.env) {
-                    Some(text) => Lookup::Found(text, Origin::Env(arg.env)),
-                    None => Lookup::Unset,
-                },
+    fn string(&self, value: &Value<String>, arg: Arg) -> Lookup<String> {
+        match value {
+            Value::Unknown => Lookup::Unknown,
+            Value::Known(text) if !text.is_empty() => Lookup::Found(text.clone(), Origin::Config),
+            _ => match self.env_var(arg.env()) {
+                Some(text) => Lookup::Found(text, Origin::Env(arg.env())),
+                None => Lookup::Unset,
             },
         }
     }
 
     fn read(&mut self) -> Resolution {
-        let region = self.string(REGION);
-        let project_id = self.string(PROJECT_ID);
-        let access_key = self.string(ACCESS_KEY);
-        let secret_key = self.string(SECRET_KEY);
-        let security_token = self.string(SECURITY_TOKEN);
-        let token = self.string(TOKEN);
-        let endpoint = self.string(ENDPOINT);
-        let cloud = self.string(CLOUD);
+        let config = self.config;
+        let region = self.string(&config.region, REGION);
+        let project_id = self.string(&config.project_id, PROJECT_ID);
+        let access_key = self.string(&config.access_key, ACCESS_KEY);
+        let secret_key = self.string(&config.secret_key, SECRET_KEY);
+        let security_token = self.string(&config.security_token, SECURITY_TOKEN);
+        let token = self.string(&config.token, TOKEN);
+        let endpoint = self.string(&config.endpoint, ENDPOINT);
+        let cloud = self.string(&config.cloud, CLOUD);
         let insecure = self.insecure();
         let max_retries = self.max_retries();
+        let max_requests_per_second = self.max_requests_per_second();
         let wait = self.wait_tuning();
 
         let base_url = match &endpoint {
@@ -306,20 +347,15 @@ impl Reader<'_> {
         .any(|lookup| lookup.is_unknown())
             && !insecure.is_unknown()
             && !max_retries.is_unknown()
+            && !max_requests_per_second.is_unknown()
             && !base_url.is_unknown();
         if !all_known {
             return Resolution::Deferred;
         }
 
-        let credentials = match (access_key, secret_key, token) {
-            (Lookup::Found(access_key, _), Lookup::Found(secret_key, _), _) => Credentials::AkSk {
-                access_key,
-                secret_key,
-                security_token: security_token.found().map(|(t, _)| t.clone()),
-            },
-            (_, _, Lookup::Found(token, _)) => Credentials::Token(token),
-            // check_credentials reported every other combination.
-            _ => return Resolution::Invalid,
+        // check_credentials reported every other combination.
+        let Some(credentials) = credentials(access_key, secret_key, security_token, token) else {
+            return Resolution::Invalid;
         };
         let target = match (base_url, region) {
             (Lookup::Found(url, _), _) => Target::BaseUrl(url),
@@ -340,6 +376,7 @@ impl Reader<'_> {
             credentials,
             insecure: insecure.found().is_some_and(|(b, _)| *b),
             max_retries: max_retries.found().map_or(DEFAULT_MAX_RETRIES, |(n, _)| *n),
+            max_requests_per_second: max_requests_per_second.found().map(|(rate, _)| *rate),
             wait,
         }))
     }
@@ -434,13 +471,13 @@ impl Reader<'_> {
     }
 
     fn insecure(&mut self) -> Lookup<bool> {
-        match attr(self.config, INSECURE.name) {
-            value if value.is_unknown() => Lookup::Unknown,
-            Value::Bool(b) => Lookup::Found(*b, Origin::Config),
-            _ => match self.env_var(INSECURE.env) {
+        match &self.config.insecure {
+            Value::Unknown => Lookup::Unknown,
+            Value::Known(b) => Lookup::Found(*b, Origin::Config),
+            Value::Null => match self.env_var(INSECURE.env()) {
                 None => Lookup::Unset,
                 Some(text) => match parse_go_bool(&text) {
-                    Some(b) => Lookup::Found(b, Origin::Env(INSECURE.env)),
+                    Some(b) => Lookup::Found(b, Origin::Env(INSECURE.env())),
                     None => {
                         self.error(
                             INSECURE,
@@ -448,7 +485,7 @@ impl Reader<'_> {
                             format!(
                                 "The {} environment variable must be true or false (got {text:?}); \
                                  it is the fallback of the `insecure` argument.",
-                                INSECURE.env
+                                INSECURE.env()
                             ),
                         );
                         Lookup::Unset
@@ -459,17 +496,14 @@ impl Reader<'_> {
     }
 
     fn max_retries(&mut self) -> Lookup<u32> {
-        let value = attr(self.config, MAX_RETRIES.name);
-        if value.is_unknown() {
-            return Lookup::Unknown;
-        }
-        let (parsed, origin, shown) = match value.as_number() {
-            Some(number) => (number.as_i64(), Origin::Config, number_text(number)),
-            None => match self.env_var(MAX_RETRIES.env) {
+        let (parsed, origin, shown) = match &self.config.max_retries {
+            Value::Unknown => return Lookup::Unknown,
+            Value::Known(number) => (number.as_i64(), Origin::Config, number_text(number)),
+            Value::Null => match self.env_var(MAX_RETRIES.env()) {
                 None => return Lookup::Unset,
                 Some(text) => (
                     text.trim().parse::<i64>().ok(),
-                    Origin::Env(MAX_RETRIES.env),
+                    Origin::Env(MAX_RETRIES.env()),
                     format!("{text:?}"),
                 ),
             },
@@ -491,6 +525,40 @@ impl Reader<'_> {
                         "The retry count set {origin} must be a whole number from 0 to \
                          {MAX_MAX_RETRIES} (got {shown}). It is read from {}.",
                         MAX_RETRIES.both_names()
+                    ),
+                );
+                Lookup::Unset
+            }
+        }
+    }
+
+    fn max_requests_per_second(&mut self) -> Lookup<f64> {
+        let (parsed, origin, shown) = match &self.config.max_requests_per_second {
+            Value::Unknown => return Lookup::Unknown,
+            Value::Known(number) => (
+                number_text(number).parse::<f64>().ok(),
+                Origin::Config,
+                number_text(number),
+            ),
+            Value::Null => match self.env_var(MAX_REQUESTS_PER_SECOND.env()) {
+                None => return Lookup::Unset,
+                Some(text) => (
+                    text.trim().parse::<f64>().ok(),
+                    Origin::Env(MAX_REQUESTS_PER_SECOND.env()),
+                    format!("{text:?}"),
+                ),
+            },
+        };
+        match parsed.filter(|rate| rate.is_finite() && *rate > 0.0) {
+            Some(rate) => Lookup::Found(rate, origin),
+            None => {
+                self.error(
+                    MAX_REQUESTS_PER_SECOND,
+                    "Invalid max_requests_per_second",
+                    format!(
+                        "The request budget set {origin} must be a positive number of requests \
+                         a second, such as 1.5 or 10 (got {shown}). It is read from {}.",
+                        MAX_REQUESTS_PER_SECOND.both_names()
                     ),
                 );
                 Lookup::Unset
@@ -523,6 +591,28 @@ impl Reader<'_> {
             poll_interval: read(ENV_POLL_INTERVAL),
             settle_time: read(ENV_SETTLE_TIME),
         }
+    }
+}
+
+/// The workspace client's credentials from the arguments: AK/SK (with the security token of
+/// temporary credentials) when both keys are there, else the IAM token. `None` for any other
+/// combination, which `check_credentials` has reported.
+fn credentials(
+    access_key: Lookup<String>,
+    secret_key: Lookup<String>,
+    security_token: Lookup<String>,
+    token: Lookup<String>,
+) -> Option<Credentials> {
+    match (access_key, secret_key, token) {
+        (Lookup::Found(access_key, _), Lookup::Found(secret_key, _), _) => {
+            Some(Credentials::AkSk {
+                access_key,
+                secret_key,
+                security_token: security_token.found().map(|(t, _)| t.clone()),
+            })
+        }
+        (_, _, Lookup::Found(token, _)) => Some(Credentials::Token(token)),
+        _ => None,
     }
 }
 

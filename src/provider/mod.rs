@@ -1,48 +1,42 @@
-//! The workspace provider: configuration and the `workspace_app_server_reboot` resource.
+//! The workspace provider: its configuration and the `workspace_app_server_reboot` resource,
+//! written with [`crate::framework`].
 //!
-//! Knows nothing about gRPC (it implements [`Provider`]) nor HTTP (it uses the public API of
-//! [`crate::workspace`]).
+//! Knows nothing about gRPC (the framework implements the protocol's `Provider`) nor HTTP (it
+//! uses the public API of [`crate::workspace`]).
 //!
 //! Environment variables read besides the provider arguments' fallbacks (see [`config`]):
 //! - `HW_WORKSPACE_POLL_INTERVAL` (Go duration, default `5s`): first pause between two polls
 //!   of the servers being waited for; pauses double up to six times that (at most 30s, or the
 //!   interval itself when larger).
-//! - `HW_WORKSPACE_SETTLE_TIME` (Go duration, default `60s`): how long after the reboot request
-//!   a server that looks running and idle, without any sign of the reboot ever seen, is taken
-//!   as rebooted.
+//! - `HW_WORKSPACE_SETTLE_TIME` (Go duration, default `60s`): the settle time. A rebooted
+//!   server that looks running and idle (ACTIVE, no task) but never showed any sign of the
+//!   reboot (no reboot state seen, no `update_time` after the request) is taken as rebooted
+//!   once this long has passed since the wait for it started, which is right after the reboot
+//!   requests were accepted. `0s` takes such a server as rebooted on its first poll.
 
 pub mod config;
 pub mod duration;
 pub mod environment;
 pub mod reboot;
-pub mod schema;
-mod values;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::RwLock;
-use tokio_util::sync::CancellationToken;
-
-use crate::protocol::cty::Value;
+use crate::framework::{Framework, ProviderDefinition, Registry};
 use crate::protocol::diagnostics::{AttributePath, Diagnostic, Diagnostics};
-use crate::protocol::provider::{
-    ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, Provider,
-    ProviderSchemas, ReadResponse, UpgradeResponse,
-};
 use crate::workspace::client::default_user_agent;
 use crate::workspace::{endpoint, Client, ClientConfig, WaitOptions};
-use config::{ProviderSettings, Resolution, Target, WaitTuning};
+use config::{ProviderConfig, ProviderSettings, Resolution, Target, WaitTuning};
 use environment::{Environment, ProcessEnvironment};
-use schema::REBOOT_RESOURCE;
+use reboot::RebootResource;
 
 /// Longest pause between two polls when `HW_WORKSPACE_POLL_INTERVAL` is set.
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(30);
 
-/// What configure left behind.
-#[derive(Clone)]
-enum ClientState {
+/// What configure left behind, for every later call.
+#[derive(Clone, Default)]
+pub enum ClientState {
+    #[default]
     NotConfigured,
     /// The configuration held values unknown until apply.
     Deferred,
@@ -52,92 +46,82 @@ enum ClientState {
     },
 }
 
-/// The `workspace` provider.
-pub struct WorkspaceProvider {
-    env: Arc<dyn Environment>,
-    state: RwLock<ClientState>,
-    /// Cancelled by [`Provider::stop`]; every apply works under a child of it.
-    stop: CancellationToken,
-}
-
-impl Default for WorkspaceProvider {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl WorkspaceProvider {
-    /// Reads environment fallbacks from the process environment.
-    pub fn new() -> Self {
-        Self::with_environment(Arc::new(ProcessEnvironment))
-    }
-
-    /// Reads environment fallbacks from `env` (tests use a map).
-    pub fn with_environment(env: Arc<dyn Environment>) -> Self {
-        Self {
-            env,
-            state: RwLock::new(ClientState::NotConfigured),
-            stop: CancellationToken::new(),
-        }
-    }
-
-    async fn apply_context(&self) -> reboot::ApplyContext {
-        let (client, wait_options) = match &*self.state.read().await {
+impl ClientState {
+    /// The configured client and wait options, or why there are none.
+    pub fn client(&self) -> Result<(Client, WaitOptions), Diagnostic> {
+        match self {
             ClientState::Ready {
                 client,
                 wait_options,
-            } => (Ok(client.clone()), wait_options.clone()),
-            ClientState::Deferred => (
-                Err(Diagnostic::error(
-                    "Provider configuration not known",
-                    "The provider \"workspace\" configuration still held values that are only \
-                     known after apply when it was configured, so no API client could be made. \
-                     Give the provider arguments values known at plan time (or use environment \
-                     variables).",
-                )),
-                WaitOptions::default(),
-            ),
-            ClientState::NotConfigured => (
-                Err(Diagnostic::error(
-                    "Provider not configured",
-                    "The provider \"workspace\" was not configured before the apply; this is \
-                     unexpected from Terraform and OpenTofu.",
-                )),
-                WaitOptions::default(),
-            ),
-        };
-        reboot::ApplyContext {
-            client,
-            wait_options,
-            cancel: self.stop.child_token(),
+            } => Ok((client.clone(), wait_options.clone())),
+            ClientState::Deferred => Err(Diagnostic::error(
+                "Provider configuration not known",
+                "The provider \"workspace\" configuration still held values that are only \
+                 known after apply when it was configured, so no API client could be made. \
+                 Give the provider arguments values known at plan time (or use environment \
+                 variables).",
+            )),
+            ClientState::NotConfigured => Err(Diagnostic::error(
+                "Provider not configured",
+                "The provider \"workspace\" was not configured before the apply; this is \
+                 unexpected from Terraform and OpenTofu.",
+            )),
         }
     }
 }
 
-fn unknown_type(type_name: &str) -> Diagnostic {
-    Diagnostic::error(
-        "Unknown resource type",
-        format!("The workspace provider has no resource type {type_name:?}; it offers {REBOOT_RESOURCE}."),
-    )
+/// The `workspace` provider's definition: its configuration and how it is configured.
+pub struct Workspace {
+    env: Arc<dyn Environment>,
+}
+
+/// The `workspace` provider, as the plugin server runs it.
+pub type WorkspaceProvider = Framework<Workspace>;
+
+/// Every resource, data source and action of the provider.
+pub fn registry() -> Registry<ClientState> {
+    Registry::new().resource(RebootResource)
+}
+
+/// `WorkspaceProvider::default()` reads environment fallbacks from the process environment.
+impl Default for Framework<Workspace> {
+    fn default() -> Self {
+        Self::new_workspace(Arc::new(ProcessEnvironment))
+    }
+}
+
+impl Framework<Workspace> {
+    /// Reads environment fallbacks from `env` (tests use a map).
+    pub fn with_environment(env: Arc<dyn Environment>) -> Self {
+        Self::new_workspace(env)
+    }
+
+    fn new_workspace(env: Arc<dyn Environment>) -> Self {
+        Framework::new(Workspace { env }, registry())
+    }
 }
 
 #[async_trait::async_trait]
-impl Provider for WorkspaceProvider {
-    fn schemas(&self) -> ProviderSchemas {
-        ProviderSchemas {
-            provider: schema::provider_schema(),
-            resources: BTreeMap::from([(REBOOT_RESOURCE.to_owned(), schema::reboot_schema())]),
-            ..ProviderSchemas::default()
-        }
+impl ProviderDefinition for Workspace {
+    type Config = ProviderConfig;
+    type Data = ClientState;
+
+    fn description(&self) -> &'static str {
+        "Reboots Huawei Cloud Workspace APP servers. Every argument may also come from its \
+         environment variable; configuration wins."
     }
 
-    async fn validate_provider_config(&self, config: &Value) -> Diagnostics {
+    fn validate(&self, config: &ProviderConfig) -> Diagnostics {
         config::validate(config)
     }
 
-    async fn configure(&self, config: &Value, terraform_version: &str) -> Diagnostics {
-        let (resolution, mut diagnostics) = config::resolve(config, self.env.as_ref());
-        let new_state = match resolution {
+    async fn configure(
+        &self,
+        config: ProviderConfig,
+        terraform_version: &str,
+    ) -> (ClientState, Diagnostics) {
+        let (resolution, mut diagnostics) = config::resolve(&config, self.env.as_ref());
+        let state = match resolution {
             Resolution::Invalid => ClientState::NotConfigured,
             Resolution::Deferred => {
                 tracing::debug!("provider configuration has unknown values; client deferred");
@@ -154,82 +138,7 @@ impl Provider for WorkspaceProvider {
                 }
             },
         };
-        *self.state.write().await = new_state;
-        diagnostics
-    }
-
-    async fn validate_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics {
-        if type_name != REBOOT_RESOURCE {
-            return unknown_type(type_name).into();
-        }
-        reboot::validate(config)
-    }
-
-    async fn upgrade_resource_state(
-        &self,
-        type_name: &str,
-        version: i64,
-        raw_state: &serde_json::Value,
-    ) -> UpgradeResponse {
-        if type_name != REBOOT_RESOURCE {
-            return UpgradeResponse {
-                upgraded_state: Value::Null,
-                diagnostics: unknown_type(type_name).into(),
-            };
-        }
-        reboot::upgrade(version, raw_state)
-    }
-
-    async fn read_resource(
-        &self,
-        type_name: &str,
-        current_state: Value,
-        private: Vec<u8>,
-    ) -> ReadResponse {
-        if type_name != REBOOT_RESOURCE {
-            return ReadResponse {
-                new_state: current_state,
-                private,
-                diagnostics: unknown_type(type_name).into(),
-            };
-        }
-        reboot::read(current_state, private)
-    }
-
-    async fn plan_resource_change(&self, request: PlanRequest) -> PlanResponse {
-        if request.type_name != REBOOT_RESOURCE {
-            return PlanResponse {
-                diagnostics: unknown_type(&request.type_name).into(),
-                ..PlanResponse::default()
-            };
-        }
-        reboot::plan(&request)
-    }
-
-    async fn apply_resource_change(&self, request: ApplyRequest) -> ApplyResponse {
-        if request.type_name != REBOOT_RESOURCE {
-            return ApplyResponse {
-                diagnostics: unknown_type(&request.type_name).into(),
-                ..ApplyResponse::default()
-            };
-        }
-        let context = self.apply_context().await;
-        reboot::apply(request, context).await
-    }
-
-    async fn import_resource_state(&self, type_name: &str, id: &str) -> ImportResponse {
-        if type_name != REBOOT_RESOURCE {
-            return ImportResponse {
-                imported: Vec::new(),
-                diagnostics: unknown_type(type_name).into(),
-            };
-        }
-        reboot::import(id)
-    }
-
-    fn stop(&self) {
-        tracing::info!("stop requested: interrupting in-flight applies");
-        self.stop.cancel();
+        (state, diagnostics)
     }
 }
 
@@ -240,16 +149,20 @@ fn build_client(
 ) -> Result<Client, Diagnostic> {
     let base_url = match &settings.target {
         Target::BaseUrl(url) => url.clone(),
-        Target::Region { region, cloud } => endpoint::base_url_for_region(region, Some(cloud)).map_err(|e| {
-            Diagnostic::error(
-                "Invalid region or cloud",
-                format!(
-                    "No API endpoint can be derived: {e}. Check `region` (HW_REGION_NAME) and \
-                     `cloud` (HW_CLOUD), or set `endpoint` (HW_WORKSPACE_ENDPOINT) to a full base URL."
+        Target::Region { region, cloud } => endpoint::base_url_for_region(region, Some(cloud))
+            .map_err(|e| {
+                Diagnostic::error(
+                    "Invalid region or cloud",
+                    format!(
+                    "No API endpoint can be derived: {e}. Check `region` ({}) and `cloud` ({}), \
+                     or set `endpoint` ({}) to a full base URL.",
+                    config::REGION.env(),
+                    config::CLOUD.env(),
+                    config::ENDPOINT.env()
                 ),
-            )
-            .at(AttributePath::attribute(config::REGION.name))
-        })?,
+                )
+                .at(AttributePath::attribute(config::REGION.name()))
+            })?,
     };
     let mut client_config = ClientConfig::new(
         base_url,
@@ -258,13 +171,7 @@ fn build_client(
     );
     client_config.insecure = settings.insecure;
     client_config.max_retries = settings.max_retries;
-    // Bridge until the provider argument `max_requests_per_second` is declared with this
-    // variable as its fallback (the framework's attribute declarations); ignored when invalid.
-    if let Some(rate) = std::env::var("HW_WORKSPACE_MAX_REQUESTS_PER_SECOND")
-        .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|r| r.is_finite() && *r > 0.0)
-    {
+    if let Some(rate) = settings.max_requests_per_second {
         client_config.max_requests_per_second = rate;
     }
     client_config.user_agent = user_agent(terraform_version);

@@ -6,11 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::environment::MapEnvironment;
-use super::reboot::tests::{plan_request, Config};
+use super::reboot::tests::{get, plan_request, Config};
+use super::reboot::REBOOT_RESOURCE;
 use super::*;
+use crate::framework::Model;
+use crate::protocol::cty::Value;
 use crate::protocol::diagnostics::{PathStep, Severity};
+use crate::protocol::provider::{ApplyRequest, ApplyResponse, PlanResponse, Provider};
 use crate::workspace::simulator::{
-    CredentialsConfig, FailingIdsFault, Faults, RebootTiming, ServerSpec, Simulator,
+    CredentialsConfig, FailingIdsFault, Faults, Operation, RebootTiming, ServerSpec, Simulator,
     SimulatorConfig, SimulatorHandle,
 };
 use crate::workspace::Credentials;
@@ -67,11 +71,9 @@ fn provider() -> WorkspaceProvider {
 
 /// A provider configuration object with every argument, null unless given.
 fn provider_config(set: &[(&str, Value)]) -> Value {
-    let mut object: BTreeMap<String, Value> = schema::provider_schema()
-        .block
-        .attributes
+    let mut object: BTreeMap<String, Value> = ProviderConfig::declarations()
         .iter()
-        .map(|a| (a.name.clone(), Value::Null))
+        .map(|decl| (decl.name.to_owned(), Value::Null))
         .collect();
     for (name, value) in set {
         object.insert((*name).to_owned(), value.clone());
@@ -136,10 +138,6 @@ async fn plan_and_apply(
         })
         .await;
     (planned, applied)
-}
-
-fn get<'a>(value: &'a Value, name: &str) -> &'a Value {
-    values::attr(value, name)
 }
 
 fn all_text(diagnostics: &Diagnostics) -> String {
@@ -663,7 +661,17 @@ async fn stop_interrupts_the_wait_and_says_what_was_done() {
         let provider = Arc::clone(&provider);
         tokio::spawn(async move { plan_and_apply(&provider, &Saved::none(), &config).await })
     };
-    eventually(|| counts(&sim, &servers) == [1, 1]).await;
+    // Stop once the wait is under way: a poll of a server proves the reboot answers arrived
+    // (a stop between the simulator counting a reboot and the client reading its answer
+    // rightly reports the reboot as not confirmed, which is another test's business).
+    eventually(|| {
+        counts(&sim, &servers) == [1, 1]
+            && sim
+                .requests()
+                .iter()
+                .any(|r| r.operation == Operation::ShowServer)
+    })
+    .await;
     provider.stop();
     let (_, applied) = match running.await {
         Ok(result) => result,

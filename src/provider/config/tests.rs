@@ -1,9 +1,10 @@
 use super::*;
-use crate::protocol::cty::Number;
+use crate::framework::Model;
+use crate::protocol::cty::{Number, Value as Cty};
 use crate::protocol::diagnostics::{PathStep, Severity};
 use crate::provider::environment::MapEnvironment;
 
-const ALL_ARGS: [&str; 10] = [
+const ALL_ARGS: [&str; 11] = [
     "region",
     "project_id",
     "access_key",
@@ -14,22 +15,27 @@ const ALL_ARGS: [&str; 10] = [
     "cloud",
     "insecure",
     "max_retries",
+    "max_requests_per_second",
 ];
 
-/// A provider configuration object: every argument null except the ones given.
-fn config(set: &[(&str, Value)]) -> Value {
-    let mut object: std::collections::BTreeMap<String, Value> = ALL_ARGS
+/// A provider configuration: every argument null except the ones given, decoded as the
+/// framework decodes what Terraform sends.
+fn config(set: &[(&str, Cty)]) -> ProviderConfig {
+    let mut object: std::collections::BTreeMap<String, Cty> = ALL_ARGS
         .iter()
-        .map(|name| (name.to_string(), Value::Null))
+        .map(|name| (name.to_string(), Cty::Null))
         .collect();
     for (name, value) in set {
         object.insert(name.to_string(), value.clone());
     }
-    Value::Object(object)
+    match ProviderConfig::decode(&Cty::Object(object)) {
+        Ok(config) => config,
+        Err(diagnostics) => panic!("not a provider configuration: {diagnostics:#?}"),
+    }
 }
 
-fn s(text: &str) -> Value {
-    Value::string(text)
+fn s(text: &str) -> Cty {
+    Cty::string(text)
 }
 
 fn no_env() -> MapEnvironment {
@@ -51,20 +57,20 @@ fn single_error_at(diagnostics: &Diagnostics, arg: Arg) -> Diagnostic {
     assert_eq!(
         d.attribute,
         Some(AttributePath(vec![PathStep::Attribute(
-            arg.name.to_owned()
+            arg.name().to_owned()
         )])),
         "{d:#?}"
     );
     let text = format!("{} {}", d.summary, d.detail);
     assert!(
-        text.contains(&format!("`{}`", arg.name)),
+        text.contains(&format!("`{}`", arg.name())),
         "argument not named: {text}"
     );
-    assert!(text.contains(arg.env), "env var not named: {text}");
+    assert!(text.contains(arg.env()), "env var not named: {text}");
     d
 }
 
-fn ready(config_value: &Value, env: &MapEnvironment) -> ProviderSettings {
+fn ready(config_value: &ProviderConfig, env: &MapEnvironment) -> ProviderSettings {
     match resolve(config_value, env) {
         (Resolution::Ready(settings), diagnostics) => {
             assert!(diagnostics.is_empty(), "{diagnostics:#?}");
@@ -154,7 +160,7 @@ fn configuration_wins_over_environment_and_empty_string_falls_back() {
         &config(&[
             ("project_id", s("p-config")),
             ("region", s("")),
-            ("max_retries", Value::Number(Number::Int(3))),
+            ("max_retries", Cty::Number(Number::Int(3))),
         ]),
         &env,
     );
@@ -284,14 +290,14 @@ fn bad_numbers_bools_and_urls() {
     };
 
     let mut set = base();
-    set.push(("max_retries", Value::Number(Number::Int(21))));
+    set.push(("max_retries", Cty::Number(Number::Int(21))));
     let (_, diagnostics) = resolve(&config(&set), &no_env());
     assert!(single_error_at(&diagnostics, MAX_RETRIES)
         .detail
         .contains("got 21"));
 
     let mut set = base();
-    set.push(("max_retries", Value::Number(Number::Float(2.5))));
+    set.push(("max_retries", Cty::Number(Number::Float(2.5))));
     let (_, diagnostics) = resolve(&config(&set), &no_env());
     single_error_at(&diagnostics, MAX_RETRIES);
 
@@ -348,7 +354,7 @@ fn wait_tuning_errors_name_the_variable() {
 #[test]
 fn unknown_values_defer_without_errors() {
     // Everything unknown: nothing to check, nothing to build.
-    let all_unknown: Vec<(&str, Value)> = ALL_ARGS.iter().map(|n| (*n, Value::unknown())).collect();
+    let all_unknown: Vec<(&str, Cty)> = ALL_ARGS.iter().map(|n| (*n, Cty::unknown())).collect();
     assert_eq!(
         resolve(&config(&all_unknown), &no_env()),
         (Resolution::Deferred, Diagnostics::new())
@@ -360,7 +366,7 @@ fn unknown_values_defer_without_errors() {
             ("project_id", s("p")),
             ("region", s("r")),
             ("access_key", s("AK")),
-            ("secret_key", Value::unknown()),
+            ("secret_key", Cty::unknown()),
         ]),
         &no_env(),
     );
@@ -373,8 +379,8 @@ fn unknown_values_defer_without_errors() {
     let (resolution, diagnostics) = resolve(
         &config(&[
             ("project_id", s("p")),
-            ("endpoint", Value::unknown()),
-            ("token", Value::unknown()),
+            ("endpoint", Cty::unknown()),
+            ("token", Cty::unknown()),
         ]),
         &no_env(),
     );
@@ -386,8 +392,8 @@ fn unknown_values_defer_without_errors() {
     // A known bad value is still reported next to an unknown one.
     let (resolution, diagnostics) = resolve(
         &config(&[
-            ("project_id", Value::unknown()),
-            ("max_retries", Value::Number(Number::Int(-1))),
+            ("project_id", Cty::unknown()),
+            ("max_retries", Cty::Number(Number::Int(-1))),
         ]),
         &MapEnvironment::new([("HW_REGION_NAME", "r"), ("HW_AUTH_TOKEN", "t")]),
     );
@@ -406,7 +412,7 @@ fn validate_checks_form_and_config_contradictions_only() {
         TOKEN,
     );
     assert!(validate(&config(&[
-        ("token", Value::unknown()),
+        ("token", Cty::unknown()),
         ("secret_key", s("SK"))
     ]))
     .is_empty());
@@ -432,19 +438,138 @@ fn secrets_never_appear_in_diagnostics_or_debug() {
         assert!(!format!("{diagnostics:?}").contains(secret));
         assert!(!format!("{:?}", validate(case)).contains(secret));
     }
-    // The access key is an identifier, not a secret: `Credentials`' one redaction rule shows it
-    // and hides the secret key and the security token.
+    // The decoded configuration hides every sensitive argument, the access key included.
+    let everything = config(&[
+        ("project_id", s("p")),
+        ("region", s("r")),
+        ("access_key", s(secret)),
+        ("secret_key", s(secret)),
+        ("security_token", s(secret)),
+        ("token", s(secret)),
+    ]);
+    assert!(!format!("{everything:?}").contains(secret));
+    // The workspace credentials' rule: secret key, security token and token are never
+    // printed; the access key is an identifier and may be.
     let settings = ready(
         &config(&[
             ("project_id", s("p")),
             ("region", s("r")),
-            ("access_key", s("AKSHOWN")),
+            ("access_key", s("AK-IDENTIFIER")),
             ("secret_key", s(secret)),
             ("security_token", s(secret)),
         ]),
         &no_env(),
     );
     assert!(!format!("{settings:?}").contains(secret));
-    assert!(format!("{settings:?}").contains("AKSHOWN"));
     assert!(!format!("{:?}", Credentials::Token(secret.into())).contains(secret));
+}
+
+#[test]
+fn provider_schema_secrets_are_sensitive_and_all_optional() {
+    let schema = crate::provider::WorkspaceProvider::default().provider_schema();
+    for attribute in &schema.block.attributes {
+        assert!(
+            attribute.optional && !attribute.required,
+            "{}",
+            attribute.name
+        );
+        let secret = ["access_key", "secret_key", "security_token", "token"]
+            .contains(&attribute.name.as_str());
+        assert_eq!(attribute.sensitive, secret, "{}", attribute.name);
+    }
+    assert_eq!(schema.block.attributes.len(), 11);
+    assert_eq!(
+        schema.block.attribute("insecure").map(|a| &a.ty),
+        Some(&crate::protocol::cty::Type::Bool)
+    );
+    assert_eq!(
+        schema.block.attribute("max_retries").map(|a| &a.ty),
+        Some(&crate::protocol::cty::Type::Number)
+    );
+}
+
+#[test]
+fn every_argument_declares_its_environment_variable() {
+    // The huaweicloud provider's names: interface, so spelled out here.
+    let expected = [
+        (REGION, "HW_REGION_NAME"),
+        (PROJECT_ID, "HW_PROJECT_ID"),
+        (ACCESS_KEY, "HW_ACCESS_KEY"),
+        (SECRET_KEY, "HW_SECRET_KEY"),
+        (SECURITY_TOKEN, "HW_SECURITY_TOKEN"),
+        (TOKEN, "HW_AUTH_TOKEN"),
+        (ENDPOINT, "HW_WORKSPACE_ENDPOINT"),
+        (CLOUD, "HW_CLOUD"),
+        (INSECURE, "HW_INSECURE"),
+        (MAX_RETRIES, "HW_MAX_RETRIES"),
+        (
+            MAX_REQUESTS_PER_SECOND,
+            "HW_WORKSPACE_MAX_REQUESTS_PER_SECOND",
+        ),
+    ];
+    let declared: Vec<(&str, Option<&str>)> = ProviderConfig::declarations()
+        .iter()
+        .map(|decl| (decl.name, decl.attribute().and_then(|a| a.env)))
+        .collect();
+    assert_eq!(
+        declared,
+        expected
+            .iter()
+            .map(|(arg, env)| (arg.name(), Some(*env)))
+            .collect::<Vec<_>>()
+    );
+    for (arg, env) in expected {
+        assert_eq!(arg.env(), env);
+    }
+    assert_eq!(
+        declared.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+        ALL_ARGS
+    );
+    // The schema description names the variable, as the docs do.
+    for decl in ProviderConfig::declarations() {
+        let env = decl.attribute().and_then(|a| a.env).unwrap_or_default();
+        assert!(decl.full_description().contains(env), "{}", decl.name);
+    }
+}
+
+#[test]
+fn max_requests_per_second_from_configuration_or_environment() {
+    let base = [
+        ("project_id", s("p")),
+        ("region", s("r")),
+        ("token", s("t")),
+    ];
+    let from_env = ready(
+        &config(&base),
+        &MapEnvironment::new([("HW_WORKSPACE_MAX_REQUESTS_PER_SECOND", "2.5")]),
+    );
+    assert_eq!(from_env.max_requests_per_second, Some(2.5));
+    let mut with_arg = base.to_vec();
+    with_arg.push(("max_requests_per_second", Cty::Number(Number::Int(10))));
+    let configured = ready(
+        &config(&with_arg),
+        &MapEnvironment::new([("HW_WORKSPACE_MAX_REQUESTS_PER_SECOND", "2.5")]),
+    );
+    assert_eq!(configured.max_requests_per_second, Some(10.0));
+    assert_eq!(
+        ready(&config(&base), &no_env()).max_requests_per_second,
+        None
+    );
+
+    for (bad_arg, bad_env) in [
+        (Some(Cty::Number(Number::Int(0))), None),
+        (None, Some("fast")),
+        (None, Some("-1")),
+    ] {
+        let mut values = base.to_vec();
+        if let Some(value) = bad_arg {
+            values.push(("max_requests_per_second", value));
+        }
+        let vars: Vec<(&str, &str)> = bad_env
+            .map(|text| vec![("HW_WORKSPACE_MAX_REQUESTS_PER_SECOND", text)])
+            .unwrap_or_default();
+        let (resolution, diagnostics) = resolve(&config(&values), &MapEnvironment::new(vars));
+        assert_eq!(resolution, Resolution::Invalid);
+        single_error_at(&diagnostics, MAX_REQUESTS_PER_SECOND);
+    }
 }

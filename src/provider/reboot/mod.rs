@@ -1,73 +1,98 @@
 //! The `workspace_app_server_reboot` resource: an action dressed as a resource. Creating it
 //! reboots the listed servers; changing `triggers` reboots them again; everything else about
 //! it lives only in Terraform's state (read and delete call no API).
+//!
+//! - `model`: the attribute declarations and the typed state.
+//! - `validate`: the validators the declarations name.
+//! - `plan`: whether an update reboots.
+//! - `apply` → `job` → `run` → `record`: the reboot itself, and what is saved.
+//! - `progress`, `report`: partial-failure bookkeeping and diagnostics.
+//! - `upgrade`: state written by earlier schema versions.
 
 mod apply;
+mod job;
+pub mod model;
 mod plan;
 mod progress;
+mod record;
 mod report;
+mod run;
 mod upgrade;
 mod validate;
 
-use std::time::Duration;
+use async_trait::async_trait;
+use serde_json::Value as Json;
 
-pub use apply::{apply, ApplyContext};
-pub use plan::{plan, reboot_planned};
+pub use job::DEFAULT_TIMEOUT;
+pub use model::{RebootState, Timeouts, DEFAULT_TYPE, DEFAULT_WAIT_FOR_READY};
+pub use plan::reboot_planned;
 pub use progress::{normalized_triggers, triggers_fingerprint, RebootProgress};
-pub use upgrade::upgrade;
-pub use validate::validate;
 
-use crate::protocol::cty::Value;
+use super::ClientState;
+use crate::framework::{Applied, Context, Create, PlanChange, Resource, Update};
 use crate::protocol::diagnostics::{Diagnostic, Diagnostics};
-use crate::protocol::provider::{ImportResponse, ReadResponse};
-use crate::provider::schema::reboot_attrs as attrs;
 
-/// `type` when the configuration leaves it out.
-pub const DEFAULT_TYPE: &str = "SOFT";
-/// `wait_for_ready` when the configuration leaves it out.
-pub const DEFAULT_WAIT_FOR_READY: bool = true;
-/// Bound on one apply step when `timeouts` says nothing.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// The resource type name Terraform uses.
+pub const REBOOT_RESOURCE: &str = "workspace_app_server_reboot";
 
-const TIMEOUT_KINDS: [&str; 2] = [attrs::TIMEOUT_CREATE, attrs::TIMEOUT_UPDATE];
+/// Schema version of `workspace_app_server_reboot`. Version 0 had the same shape; the upgrade
+/// path from it is kept (and tested) so state written by early builds keeps working.
+pub const REBOOT_SCHEMA_VERSION: i64 = 1;
 
-/// Why a `type` value is refused, or `None` when it is fine. Case matters: the API takes
-/// exactly "SOFT" or "HARD", and a plan must carry the configured value unchanged.
-fn reboot_type_problem(text: &str) -> Option<String> {
-    match text {
-        "SOFT" | "HARD" => None,
-        other if other.eq_ignore_ascii_case("soft") || other.eq_ignore_ascii_case("hard") => {
-            Some(format!(
-                "type must be \"SOFT\" or \"HARD\" in capitals; write {:?}.",
-                other.to_ascii_uppercase()
-            ))
-        }
-        other => Some(format!("type must be \"SOFT\" or \"HARD\", not {other:?}.")),
+/// The resource.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RebootResource;
+
+#[async_trait]
+impl Resource<ClientState> for RebootResource {
+    type State = RebootState;
+
+    fn type_name(&self) -> &'static str {
+        REBOOT_RESOURCE
     }
-}
 
-/// Read needs no API call: what this resource owns is the record of its reboots, which only
-/// the state holds. The state and the private progress record come back unchanged.
-pub fn read(current_state: Value, private: Vec<u8>) -> ReadResponse {
-    ReadResponse {
-        new_state: current_state,
-        private,
-        diagnostics: Diagnostics::new(),
+    fn description(&self) -> &'static str {
+        "Reboots Workspace APP servers: all of them when created, and again whenever `triggers` \
+         change. Destroying it calls no API."
     }
-}
 
-/// Import is refused: there is no remote object to adopt.
-pub fn import(id: &str) -> ImportResponse {
-    let _ = id;
-    ImportResponse {
-        imported: Vec::new(),
-        diagnostics: Diagnostic::error(
+    fn version(&self) -> i64 {
+        REBOOT_SCHEMA_VERSION
+    }
+
+    async fn plan(&self, _context: &Context<ClientState>, change: &mut PlanChange<RebootState>) {
+        plan::plan(change);
+    }
+
+    async fn create(
+        &self,
+        context: &Context<ClientState>,
+        request: Create<RebootState>,
+    ) -> Applied<RebootState> {
+        apply::create(context, request).await
+    }
+
+    async fn update(
+        &self,
+        context: &Context<ClientState>,
+        request: Update<RebootState>,
+    ) -> Applied<RebootState> {
+        apply::update(context, request).await
+    }
+
+    fn upgrade(&self, version: i64, raw_state: &Json) -> Result<RebootState, Diagnostics> {
+        upgrade::upgrade(version, raw_state)
+    }
+
+    /// Refused: there is no remote object to adopt.
+    fn import(&self, _id: &str) -> Result<(RebootState, Vec<u8>), Diagnostics> {
+        Err(Diagnostic::error(
             "workspace_app_server_reboot cannot be imported",
             "This resource is an action (a reboot), not a remote object, so there is nothing to \
              import. Declare it in the configuration instead; note that its first apply reboots \
              the listed servers.",
         )
-        .into(),
+        .into())
     }
 }
 

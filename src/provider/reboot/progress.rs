@@ -16,7 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::protocol::cty::Value;
+use crate::framework::Value;
+
+/// The `triggers` attribute as the model holds it.
+pub type Triggers = Value<BTreeMap<String, Value<String>>>;
 
 const FORMAT_VERSION: u32 = 1;
 
@@ -68,19 +71,20 @@ impl RebootProgress {
 
 /// The triggers as compared by this resource: null and `{}` are the same; a null element is
 /// kept apart from an absent key. `None` when anything is unknown.
-pub fn normalized_triggers(value: &Value) -> Option<BTreeMap<String, Option<String>>> {
-    if !value.is_wholly_known() {
-        return None;
-    }
-    let Some(entries) = value.entries() else {
-        return Some(BTreeMap::new());
+pub fn normalized_triggers(triggers: &Triggers) -> Option<BTreeMap<String, Option<String>>> {
+    let entries = match triggers {
+        Value::Unknown => return None,
+        Value::Null => return Some(BTreeMap::new()),
+        Value::Known(entries) => entries,
     };
-    Some(
-        entries
-            .iter()
-            .map(|(key, element)| (key.clone(), element.as_str().map(str::to_owned)))
-            .collect(),
-    )
+    entries
+        .iter()
+        .map(|(key, element)| match element {
+            Value::Unknown => None,
+            Value::Null => Some((key.clone(), None)),
+            Value::Known(text) => Some((key.clone(), Some(text.clone()))),
+        })
+        .collect()
 }
 
 /// A stable fingerprint of a known triggers value: hex SHA-256 of its canonical JSON.
@@ -93,8 +97,8 @@ pub fn triggers_fingerprint(triggers: &BTreeMap<String, Option<String>>) -> Stri
 mod tests {
     use super::*;
 
-    fn map(entries: &[(&str, Value)]) -> Value {
-        Value::Map(
+    fn map(entries: &[(&str, Value<String>)]) -> Triggers {
+        Value::Known(
             entries
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
@@ -102,12 +106,16 @@ mod tests {
         )
     }
 
+    fn s(text: &str) -> Value<String> {
+        Value::Known(text.to_owned())
+    }
+
     #[test]
     fn null_and_empty_are_the_same_and_unknown_is_none() {
         assert_eq!(normalized_triggers(&Value::Null), Some(BTreeMap::new()));
         assert_eq!(normalized_triggers(&map(&[])), Some(BTreeMap::new()));
-        assert_eq!(normalized_triggers(&Value::unknown()), None);
-        assert_eq!(normalized_triggers(&map(&[("a", Value::unknown())])), None);
+        assert_eq!(normalized_triggers(&Value::Unknown), None);
+        assert_eq!(normalized_triggers(&map(&[("a", Value::Unknown)])), None);
         assert_ne!(
             normalized_triggers(&map(&[("a", Value::Null)])),
             normalized_triggers(&map(&[]))
@@ -116,17 +124,14 @@ mod tests {
 
     #[test]
     fn fingerprint_depends_on_every_key_and_value() {
-        let of = |entries: &[(&str, Value)]| {
+        let of = |entries: &[(&str, Value<String>)]| {
             triggers_fingerprint(&normalized_triggers(&map(entries)).unwrap_or_default())
         };
-        let base = of(&[("image", Value::string("v1"))]);
-        assert_eq!(base, of(&[("image", Value::string("v1"))]));
-        assert_ne!(base, of(&[("image", Value::string("v2"))]));
-        assert_ne!(base, of(&[("img", Value::string("v1"))]));
-        assert_ne!(
-            base,
-            of(&[("image", Value::string("v1")), ("x", Value::string(""))])
-        );
+        let base = of(&[("image", s("v1"))]);
+        assert_eq!(base, of(&[("image", s("v1"))]));
+        assert_ne!(base, of(&[("image", s("v2"))]));
+        assert_ne!(base, of(&[("img", s("v1"))]));
+        assert_ne!(base, of(&[("image", s("v1")), ("x", s(""))]));
         assert_eq!(base.len(), 64);
     }
 

@@ -3,9 +3,65 @@
 
 use std::collections::BTreeMap;
 
+use tokio_util::sync::CancellationToken;
+
 use super::*;
+use crate::framework::resource::{AnyResource, Erased};
+use crate::framework::{Context, Typed};
+use crate::protocol::cty::Value;
 use crate::protocol::diagnostics::{AttributePath, PathStep, Severity};
-use crate::protocol::provider::{PlanRequest, PlanResponse};
+use crate::protocol::provider::{
+    ImportResponse, PlanRequest, PlanResponse, ReadResponse, UpgradeResponse,
+};
+use crate::provider::ClientState;
+
+// The resource as the registry drives it: cty values in and out, through the framework.
+
+fn resource() -> Erased<RebootResource> {
+    Erased(RebootResource)
+}
+
+fn context() -> Context<ClientState> {
+    Context {
+        data: ClientState::NotConfigured,
+        cancel: CancellationToken::new(),
+    }
+}
+
+fn validate(config: &Value) -> Diagnostics {
+    resource().validate(config)
+}
+
+fn plan(request: &PlanRequest) -> PlanResponse {
+    futures::executor::block_on(resource().plan(&context(), request.clone()))
+}
+
+fn upgrade(version: i64, raw_state: &serde_json::Value) -> UpgradeResponse {
+    resource().upgrade(version, raw_state)
+}
+
+fn read(state: Value, private: Vec<u8>) -> ReadResponse {
+    futures::executor::block_on(resource().read(&context(), state, private))
+}
+
+fn import(id: &str) -> ImportResponse {
+    resource().import(id)
+}
+
+/// A triggers value as the model holds it.
+fn typed_triggers(value: &Value) -> progress::Triggers {
+    progress::Triggers::from_cty(value, &AttributePath::root())
+        .unwrap_or(crate::framework::Value::Unknown)
+}
+
+/// Sets a top-level attribute of an object value.
+fn set_attr(object: &mut Value, name: &str, value: Value) {
+    if let Value::Object(attributes) = object {
+        attributes.insert(name.to_owned(), value);
+    }
+}
+
+static NULL: Value = Value::Null;
 
 /// A resource configuration, as Terraform sends it (computed-only attributes null).
 #[derive(Clone)]
@@ -76,11 +132,11 @@ pub(crate) fn proposed(prior: &Value, config: &Value) -> Value {
         return out;
     }
     for name in ["id", "rebooted_at"] {
-        values::set_attr(&mut out, name, values::attr(prior, name).clone());
+        set_attr(&mut out, name, get(prior, name).clone());
     }
     for name in ["type", "wait_for_ready"] {
-        if values::attr(config, name).is_null() {
-            values::set_attr(&mut out, name, values::attr(prior, name).clone());
+        if get(config, name).is_null() {
+            set_attr(&mut out, name, get(prior, name).clone());
         }
     }
     out
@@ -100,12 +156,10 @@ pub(crate) fn plan_request(prior: &Value, config: &Value, prior_private: &[u8]) 
     }
 }
 
-const REBOOT_RESOURCE_NAME: &str = crate::provider::schema::REBOOT_RESOURCE;
+const REBOOT_RESOURCE_NAME: &str = REBOOT_RESOURCE;
 
-use crate::provider::values;
-
-fn get<'a>(value: &'a Value, name: &str) -> &'a Value {
-    values::attr(value, name)
+pub(crate) fn get<'a>(value: &'a Value, name: &str) -> &'a Value {
+    value.get_attr(name).unwrap_or(&NULL)
 }
 
 fn error_paths(diagnostics: &Diagnostics) -> Vec<String> {
@@ -123,19 +177,87 @@ fn error_paths(diagnostics: &Diagnostics) -> Vec<String> {
 /// A prior state as an earlier successful apply would have left it.
 fn prior_state(config: &Config, rebooted_at: &str) -> Value {
     let mut state = config.value();
-    values::set_attr(&mut state, "id", Value::string("id-1"));
-    values::set_attr(&mut state, "rebooted_at", Value::string(rebooted_at));
+    set_attr(&mut state, "id", Value::string("id-1"));
+    set_attr(&mut state, "rebooted_at", Value::string(rebooted_at));
     if state.get_attr("type").is_some_and(Value::is_null) {
-        values::set_attr(&mut state, "type", Value::string("SOFT"));
+        set_attr(&mut state, "type", Value::string("SOFT"));
     }
     if state.get_attr("wait_for_ready").is_some_and(Value::is_null) {
-        values::set_attr(&mut state, "wait_for_ready", Value::Bool(true));
+        set_attr(&mut state, "wait_for_ready", Value::Bool(true));
     }
     state
 }
 
 fn plan_of(prior: &Value, config: &Config) -> PlanResponse {
     plan(&plan_request(prior, &config.value(), &[]))
+}
+
+// ---- schema ----
+
+#[test]
+fn reboot_schema_shape() {
+    let schema = resource().schema();
+    assert_eq!(schema.version, 1);
+    let block = &schema.block;
+    let attr = |name: &str| {
+        block
+            .attribute(name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert!(attr("server_ids").required);
+    assert_eq!(
+        attr("server_ids").ty,
+        crate::protocol::cty::Type::set(crate::protocol::cty::Type::String)
+    );
+    assert!(attr("type").optional && attr("type").computed);
+    assert!(attr("wait_for_ready").optional && attr("wait_for_ready").computed);
+    assert_eq!(
+        attr("triggers").ty,
+        crate::protocol::cty::Type::map(crate::protocol::cty::Type::String)
+    );
+    assert!(attr("triggers").optional && !attr("triggers").computed);
+    for computed in ["id", "rebooted_at"] {
+        assert!(attr(computed).computed && !attr(computed).optional && !attr(computed).required);
+    }
+    assert_eq!(block.block_types.len(), 1);
+    let timeouts = &block.block_types[0];
+    assert_eq!(timeouts.type_name, "timeouts");
+    assert_eq!(timeouts.nesting, crate::protocol::schema::Nesting::Single);
+    assert!(timeouts
+        .block
+        .attribute("create")
+        .is_some_and(|a| a.optional));
+    assert!(timeouts
+        .block
+        .attribute("update")
+        .is_some_and(|a| a.optional));
+    let crate::protocol::cty::Type::Object(fields) = schema.value_type() else {
+        panic!("a block is an object");
+    };
+    let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "id",
+            "rebooted_at",
+            "server_ids",
+            "timeouts",
+            "triggers",
+            "type",
+            "wait_for_ready"
+        ]
+    );
+}
+
+#[test]
+fn documented_timeout_defaults_are_the_applied_ones() {
+    let shown = format!(
+        "Default `\"{}\"`.",
+        crate::provider::duration::format_go_duration(DEFAULT_TIMEOUT)
+    );
+    for decl in <Timeouts as crate::framework::Model>::declarations() {
+        assert!(decl.full_description().contains(&shown), "{}", decl.name);
+    }
 }
 
 // ---- validation ----
@@ -386,7 +508,9 @@ fn plan_passes_progress_through_and_announces_a_resume() {
     let before = Config::ids(&["a", "b", "c"]).triggers(&[("image", "v1")]);
     let after = Config::ids(&["a", "b", "c"]).triggers(&[("image", "v2")]);
     let prior = prior_state(&before, "2024-05-01T12:00:00Z");
-    let target = triggers_fingerprint(&normalized_triggers(&after.triggers).unwrap_or_default());
+    let target = triggers_fingerprint(
+        &normalized_triggers(&typed_triggers(&after.triggers)).unwrap_or_default(),
+    );
     let progress = RebootProgress::new(target, ["a".to_owned()].into()).encode();
     let response = plan(&plan_request(&prior, &after.value(), &progress));
     assert_eq!(response.planned_private, progress);

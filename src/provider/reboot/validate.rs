@@ -1,78 +1,34 @@
-//! ValidateResourceConfig for `workspace_app_server_reboot`: every problem points at its
-//! attribute; values unknown until apply are skipped (they are checked again at plan time,
-//! when Terraform plans with the final values before applying).
+//! Validators of `workspace_app_server_reboot` attributes, named in the declarations (see
+//! `model`). The framework runs them on known values only and points their diagnostics at the
+//! attribute; values unknown until apply are checked again at plan time, when Terraform plans
+//! with the final values before applying.
 
-use super::{reboot_type_problem, TIMEOUT_KINDS};
-use crate::protocol::cty::Value;
-use crate::protocol::diagnostics::{AttributePath, Diagnostic, Diagnostics};
+use std::time::Duration;
+
+use crate::framework::{Set, Value};
+use crate::protocol::diagnostics::Diagnostic;
 use crate::provider::duration::parse_go_duration;
-use crate::provider::schema::reboot_attrs as attrs;
-use crate::provider::values::{attr, string_slot, Slot};
 use crate::workspace::wire::MAX_SERVER_ID_LEN;
 
 /// Longest part of an offending ID quoted back in a message.
 const QUOTED_ID_CHARS: usize = 40;
 
-pub fn validate(config: &Value) -> Diagnostics {
-    let mut diagnostics = Diagnostics::new();
-    validate_server_ids(attr(config, attrs::SERVER_IDS), &mut diagnostics);
-
-    if let Slot::Known(text) = string_slot(attr(config, attrs::TYPE)) {
-        if let Some(problem) = reboot_type_problem(text) {
-            diagnostics.push(
-                Diagnostic::error("Invalid reboot type", problem)
-                    .at(AttributePath::attribute(attrs::TYPE)),
-            );
-        }
+/// At least one ID; no null, empty or over-long ID. Unknown IDs are left for the plan.
+pub fn server_ids(ids: &Set<Value<String>>) -> Vec<Diagnostic> {
+    if ids.is_empty() {
+        return vec![Diagnostic::error(
+            "No servers to reboot",
+            "server_ids must list at least one server ID.",
+        )];
     }
-
-    let timeouts = attr(config, attrs::TIMEOUTS);
-    for kind in TIMEOUT_KINDS {
-        if let Slot::Known(text) = string_slot(attr(timeouts, kind)) {
-            if let Err(problem) = parse_timeout(text) {
-                diagnostics.push(
-                    Diagnostic::error("Invalid timeout", format!("timeouts.{kind}: {problem}"))
-                        .at(AttributePath::attribute(attrs::TIMEOUTS).then_attribute(kind)),
-                );
+    ids.iter()
+        .filter_map(|id| match id {
+            Value::Unknown => None,
+            Value::Null => Some("server_ids must not contain null.".to_owned()),
+            Value::Known(id) if id.is_empty() => {
+                Some("server_ids must not contain an empty ID.".to_owned())
             }
-        }
-    }
-    diagnostics
-}
-
-/// A timeout: a Go duration longer than zero.
-pub(super) fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
-    match parse_go_duration(text) {
-        Ok(d) if d.is_zero() => Err(format!(
-            "{text:?} is zero; a timeout must be longer than zero"
-        )),
-        Ok(d) => Ok(d),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-fn validate_server_ids(value: &Value, diagnostics: &mut Diagnostics) {
-    // Null is Terraform's to report (the attribute is required); unknown is fine.
-    let Some(elements) = value.elements() else {
-        return;
-    };
-    let path = || AttributePath::attribute(attrs::SERVER_IDS);
-    if elements.is_empty() {
-        diagnostics.push(
-            Diagnostic::error(
-                "No servers to reboot",
-                "server_ids must list at least one server ID.",
-            )
-            .at(path()),
-        );
-        return;
-    }
-    for element in elements {
-        let problem = match string_slot(element) {
-            Slot::Unknown => None,
-            Slot::Null => Some("server_ids must not contain null.".to_owned()),
-            Slot::Known("") => Some("server_ids must not contain an empty ID.".to_owned()),
-            Slot::Known(id) if id.chars().count() > MAX_SERVER_ID_LEN => {
+            Value::Known(id) if id.chars().count() > MAX_SERVER_ID_LEN => {
                 let shown: String = id.chars().take(QUOTED_ID_CHARS).collect();
                 Some(format!(
                     "The server ID starting {shown:?} is {} characters long; server IDs have at \
@@ -80,10 +36,56 @@ fn validate_server_ids(value: &Value, diagnostics: &mut Diagnostics) {
                     id.chars().count()
                 ))
             }
-            Slot::Known(_) => None,
-        };
-        if let Some(problem) = problem {
-            diagnostics.push(Diagnostic::error("Invalid server ID", problem).at(path()));
+            Value::Known(_) => None,
+        })
+        .map(|problem| Diagnostic::error("Invalid server ID", problem))
+        .collect()
+}
+
+/// Exactly "SOFT" or "HARD": the API takes nothing else, and a plan must carry the configured
+/// value unchanged, so other cases are refused with a hint rather than corrected.
+#[allow(clippy::ptr_arg)] // a validator sees the field's own type
+pub fn reboot_type(text: &String) -> Vec<Diagnostic> {
+    let problem = match text.as_str() {
+        "SOFT" | "HARD" => return Vec::new(),
+        other if other.eq_ignore_ascii_case("soft") || other.eq_ignore_ascii_case("hard") => {
+            format!(
+                "type must be \"SOFT\" or \"HARD\" in capitals; write {:?}.",
+                other.to_ascii_uppercase()
+            )
         }
+        other => format!("type must be \"SOFT\" or \"HARD\", not {other:?}."),
+    };
+    vec![Diagnostic::error("Invalid reboot type", problem)]
+}
+
+#[allow(clippy::ptr_arg)] // a validator sees the field's own type
+pub fn timeout_create(text: &String) -> Vec<Diagnostic> {
+    timeout("timeouts.create", text)
+}
+
+#[allow(clippy::ptr_arg)] // a validator sees the field's own type
+pub fn timeout_update(text: &String) -> Vec<Diagnostic> {
+    timeout("timeouts.update", text)
+}
+
+fn timeout(label: &str, text: &str) -> Vec<Diagnostic> {
+    match parse_timeout(text) {
+        Ok(_) => Vec::new(),
+        Err(problem) => vec![Diagnostic::error(
+            "Invalid timeout",
+            format!("{label}: {problem}"),
+        )],
+    }
+}
+
+/// A timeout: a Go duration longer than zero.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match parse_go_duration(text) {
+        Ok(d) if d.is_zero() => Err(format!(
+            "{text:?} is zero; a timeout must be longer than zero"
+        )),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
     }
 }

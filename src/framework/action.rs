@@ -1,0 +1,89 @@
+//! Actions (Terraform 1.14): the typed [`Action`] trait and its erased form.
+//!
+//! Rules: an action keeps no state. Planning an action only validates it (declarations, then
+//! [`Action::validate`]) and never has a side effect; invoking it decodes the configuration
+//! once and runs [`Action::invoke`], whose progress lines stream to the CLI and whose
+//! diagnostics become the one Completed event.
+
+use async_trait::async_trait;
+
+use super::model::{schema_block, Model};
+use super::registry::Context;
+use super::resource::validate_with;
+use crate::protocol::cty::Value as Cty;
+use crate::protocol::diagnostics::Diagnostics;
+use crate::protocol::provider::ActionProgress;
+use crate::protocol::schema::Schema;
+
+/// An action type. It may share its type name with a resource.
+#[async_trait]
+pub trait Action<D: Send + Sync + 'static>: Send + Sync + 'static {
+    type Config: Model;
+
+    fn type_name(&self) -> &'static str;
+
+    /// Markdown, for the schema and the docs.
+    fn description(&self) -> &'static str;
+
+    /// Rules across attributes, after the declared validators. May see unknown values.
+    fn validate(&self, config: &Self::Config) -> Diagnostics {
+        let _ = config;
+        Diagnostics::new()
+    }
+
+    async fn invoke(
+        &self,
+        context: &Context<D>,
+        config: Self::Config,
+        progress: ActionProgress,
+    ) -> Diagnostics;
+}
+
+#[async_trait]
+pub(crate) trait AnyAction<D>: Send + Sync {
+    fn schema(&self) -> Schema;
+    fn declarations(&self) -> &'static [super::Decl];
+    fn validate(&self, config: &Cty) -> Diagnostics;
+    async fn invoke(
+        &self,
+        context: &Context<D>,
+        config: Cty,
+        progress: ActionProgress,
+    ) -> Diagnostics;
+}
+
+pub(crate) struct ErasedAction<A>(pub A);
+
+#[async_trait]
+impl<D: Send + Sync + 'static, A: Action<D>> AnyAction<D> for ErasedAction<A> {
+    fn declarations(&self) -> &'static [super::Decl] {
+        A::Config::declarations()
+    }
+
+    fn schema(&self) -> Schema {
+        Schema {
+            version: 0,
+            block: schema_block(A::Config::declarations(), self.0.description()),
+        }
+    }
+
+    fn validate(&self, config: &Cty) -> Diagnostics {
+        validate_with::<A::Config>(config, |model| self.0.validate(model))
+    }
+
+    async fn invoke(
+        &self,
+        context: &Context<D>,
+        config: Cty,
+        progress: ActionProgress,
+    ) -> Diagnostics {
+        let diagnostics = self.validate(&config);
+        if diagnostics.has_errors() {
+            return diagnostics;
+        }
+        match A::Config::decode(&config) {
+            Ok(model) => self.0.invoke(context, model, progress).await,
+            Err(errors) => errors,
+        }
+    }
+}
