@@ -4,9 +4,8 @@
 //! [`crate::workspace`]).
 //!
 //! Environment variables read besides the provider arguments' fallbacks (see [`config`]):
-//! - `HW_WORKSPACE_POLL_INTERVAL` (Go duration, default `5s`): first pause between two polls
-//!   of the servers being waited for; pauses double up to six times that (at most 30s, or the
-//!   interval itself when larger).
+//! - `HW_WORKSPACE_POLL_INTERVAL` (Go duration, default `5s`): the steady pause between two
+//!   polling rounds of the servers being waited for.
 //! - `HW_WORKSPACE_SETTLE_TIME` (Go duration, default `60s`): how long after the reboot request
 //!   a server that looks running and idle, without any sign of the reboot ever seen, is taken
 //!   as rebooted.
@@ -20,7 +19,6 @@ mod values;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
@@ -36,9 +34,6 @@ use crate::workspace::{endpoint, Auth, Client, ClientConfig, WaitOptions};
 use config::{Credentials, ProviderSettings, Resolution, Target, WaitTuning};
 use environment::{Environment, ProcessEnvironment};
 use schema::REBOOT_RESOURCE;
-
-/// Longest pause between two polls when `HW_WORKSPACE_POLL_INTERVAL` is set.
-const MAX_POLL_INTERVAL: Duration = Duration::from_secs(30);
 
 /// What configure left behind.
 #[derive(Clone)]
@@ -300,10 +295,7 @@ fn user_agent(terraform_version: &str) -> String {
 fn wait_options(tuning: WaitTuning) -> WaitOptions {
     let mut options = WaitOptions::default();
     if let Some(interval) = tuning.poll_interval {
-        options.initial_interval = interval;
-        options.max_interval = interval
-            .saturating_mul(6)
-            .clamp(interval, MAX_POLL_INTERVAL.max(interval));
+        options.interval = interval;
     }
     if let Some(settle) = tuning.settle_time {
         options.settle = settle;

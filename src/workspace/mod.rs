@@ -6,13 +6,17 @@
 //! - [`client`]: configuration, authentication, one request with retries; `get_server`,
 //!   `list_servers`.
 //! - [`reboot`]: `Client::batch_reboot` for any number of servers.
-//! - [`wait`]: `Client::wait_until_ready` after a reboot.
+//! - [`preflight`]: `Client::preflight`, the check of every server before the first reboot.
+//! - [`wait`]: the waiting rules, options and results; `Client::wait_until_ready`.
+//! - [`poller`]: the [`Poller`] one process shares between all its waits.
 //! - [`error`]: typed errors.
 //! - [`simulator`]: a local simulator of the API for tests and demos.
 
 pub mod client;
 pub mod endpoint;
 pub mod error;
+pub mod poller;
+pub mod preflight;
 pub mod readiness;
 pub mod reboot;
 pub mod retry;
@@ -23,6 +27,8 @@ pub mod wire;
 
 pub use client::{Auth, Client, ClientConfig};
 pub use error::{ApiError, ClientError};
+pub use poller::Poller;
+pub use preflight::{Preflight, PreflightProblem, ProblemKind};
 pub use reboot::{BatchFailure, RebootReport};
 pub use wait::{ServerWait, WaitOptions, WaitOutcome, WaitReport};
 pub use wire::{AppServer, ListQuery, RebootType};

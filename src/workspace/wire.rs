@@ -409,7 +409,10 @@ mod tests {
         let text = include_str!("../../tests/data/app-server.example.json");
         let example: serde_json::Value = serde_json::from_str(text).unwrap();
         let show = &example["GET /v1/{project_id}/app-servers/{server_id}"];
-        assert!(show["host_address"].is_array(), "the example has the real shape");
+        assert!(
+            show["host_address"].is_array(),
+            "the example has the real shape"
+        );
         let server: AppServer = serde_json::from_value(show.clone()).expect("ShowServer decodes");
         assert_eq!(server.id, show["id"].as_str().unwrap());
         assert_eq!(server.status.as_deref(), Some("REGISTERED"));
