@@ -645,6 +645,12 @@ impl Poller {
             finish_pending(&mut trackers, |_| WaitOutcome::Cancelled);
             return report(trackers, 0);
         }
+        if Instant::now() >= deadline {
+            finish_pending(&mut trackers, |t| WaitOutcome::TimedOut {
+                last_status: t.last_status(),
+            });
+            return report(trackers, 0);
+        }
 
         let mut rounds = self.shared.rounds.subscribe();
         let (registration, first_round, sent_before) = {
