@@ -382,3 +382,53 @@ async fn a_deleted_server_is_gone_and_cancelling_one_wait_leaves_the_other() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_preflight_right_after_a_round_reads_the_shared_view() {
+    let sim = start(40, 0, RebootTiming::default()).await;
+    let client = client(&sim);
+    let poller = Poller::new(client.clone());
+    let cancel = CancellationToken::new();
+    let wanted: Vec<String> = (1..=40).map(big_group_id).collect();
+    // Never rebooted, but with no settle time an idle server counts as ready at once: one round.
+    let options = WaitOptions {
+        interval: Duration::from_secs(30),
+        settle: Duration::ZERO,
+        reboot_requested_at: None,
+    };
+    let waited = guarded(poller.wait_until_ready(&wanted, &options, &cancel, deadline())).await;
+    assert_all_ready(&waited);
+    assert_eq!(poller.rounds().len(), 1);
+    let sent = sim.requests().len();
+    assert_eq!(sent, 40, "one GET each: the groups were unknown");
+
+    // Seen less than one interval ago: no lookup, only the group's size (the round used GETs
+    // and never learnt it) for the rounds to come.
+    let preflight = guarded(poller.preflight(&wanted[..10], &cancel, deadline()))
+        .await
+        .expect("pre-flight succeeds");
+    assert!(preflight.is_clear());
+    assert_eq!(preflight.servers.len(), 10);
+    assert_eq!(preflight.group_sizes.get(BIG_GROUP), Some(&40));
+    assert_eq!(preflight.requests_sent, 1);
+    let log = sim.requests();
+    assert_eq!(log.len(), sent + 1);
+    let probe = query_of(&log[sent]);
+    assert_eq!(probe.get("limit").map(String::as_str), Some("1"));
+    assert_eq!(
+        probe.get("server_group_id").map(String::as_str),
+        Some(BIG_GROUP)
+    );
+    // The size is known now: the same pre-flight again costs nothing.
+    let again = guarded(poller.preflight(&wanted[..10], &cancel, deadline()))
+        .await
+        .expect("pre-flight succeeds");
+    assert_eq!(again.requests_sent, 0);
+    // A server the rounds never saw is looked up.
+    let preflight = guarded(poller.preflight(&["big-0404".to_string()], &cancel, deadline()))
+        .await
+        .expect("pre-flight succeeds");
+    assert_eq!(preflight.problems.len(), 1);
+    assert_eq!(sim.requests().len(), sent + 2);
+    sim.shutdown().await;
+}
