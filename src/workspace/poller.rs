@@ -3,7 +3,7 @@
 //!
 //! **Rounds.** While any wait has pending servers, the poller runs rounds at a steady interval
 //! (the shortest `WaitOptions::interval` among the waits; start to start, so a round longer
-//! than the interval is followed by the next at once). A round snapshots the servers pending
+//! than the interval is followed by the next at once, as soon as every wait has read it). A round snapshots the servers pending
 //! in any wait and fetches them all; when it ends, every wait reads what it needs from the
 //! round's view. A wait only reads rounds that started after it joined, so an answer fetched
 //! before its reboot request never counts for it. When no wait is left the rounds stop (a
@@ -37,7 +37,7 @@ use std::time::Duration;
 use futures::future::{join_all, BoxFuture};
 use futures::stream::{self, StreamExt};
 use time::OffsetDateTime;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -66,11 +66,19 @@ struct Shared {
     state: Mutex<State>,
     /// The number of the last round that ended.
     rounds: watch::Sender<u64>,
+    /// Signalled when a wait has read a round (or left).
+    acks: Notify,
 }
+
+/// How long the next round waits at most for every wait to have read the previous one (a
+/// wait that is not being polled must not stall the others).
+const ACK_GRACE: Duration = Duration::from_secs(1);
 
 /// What one wait needs from the rounds.
 struct Waiter {
     pending: BTreeSet<String>,
+    /// The latest round this wait has read (or had no part in).
+    consumed: u64,
     interval: Duration,
     deadline: Instant,
 }
@@ -339,6 +347,8 @@ impl Drop for Registration {
         if state.waiters.is_empty() {
             state.round_cancel.cancel();
         }
+        drop(state);
+        self.shared.acks.notify_waiters();
     }
 }
 
@@ -449,6 +459,23 @@ impl Shared {
                 state.view.retain(|_, seen| seen.round + 2 > round);
             }
             self.rounds.send_replace(round);
+            // Plan the next round from what the waits still need: give them the time to read
+            // this one (they do at once unless their task is busy).
+            let ack_deadline = Instant::now() + ACK_GRACE;
+            loop {
+                let notified = self.acks.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.lock().waiters.values().all(|w| w.consumed >= round) {
+                    break;
+                }
+                tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep_until(ack_deadline) => break,
+                    _ = &mut notified => {}
+                }
+            }
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => {}
@@ -482,6 +509,7 @@ impl Poller {
                     ..State::default()
                 }),
                 rounds,
+                acks: Notify::new(),
             }),
         }
     }
@@ -657,10 +685,13 @@ impl Poller {
             let mut state = self.shared.lock();
             let id = state.next_waiter;
             state.next_waiter += 1;
+            let started = state.started;
             state.waiters.insert(
                 id,
                 Waiter {
                     pending: trackers.iter().map(|t| t.id.clone()).collect(),
+                    // Rounds started before this wait are none of its business.
+                    consumed: started,
                     interval: options.interval,
                     deadline,
                 },
@@ -706,7 +737,8 @@ impl Poller {
                     }
                 }
             }
-            if *rounds.borrow_and_update() < first_round {
+            let completed = *rounds.borrow_and_update();
+            if completed < first_round {
                 continue;
             }
             let mut state = self.shared.lock();
@@ -727,7 +759,10 @@ impl Poller {
                     .filter(|t| t.outcome.is_none())
                     .map(|t| t.id.clone())
                     .collect();
+                waiter.consumed = completed;
             }
+            drop(state);
+            self.shared.acks.notify_waiters();
         }
         let sent = self.shared.lock().requests_sent - sent_before;
         drop(registration);
