@@ -325,7 +325,8 @@ async fn without_a_preflight_the_rounds_learn_groups_and_sizes() {
     sim.shutdown().await;
 }
 
-#[tokio::test]
+// On worker threads, as the provider runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_server_is_gone_and_cancelling_one_wait_leaves_the_other() {
     let sim = start(
         120,
