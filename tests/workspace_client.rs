@@ -382,8 +382,7 @@ async fn the_concurrency_cap_is_respected() {
 
     // Waiting shares the same limit.
     let options = WaitOptions {
-        initial_interval: Duration::from_millis(20),
-        max_interval: Duration::from_millis(50),
+        interval: Duration::from_millis(20),
         settle: Duration::from_secs(3600),
         reboot_requested_at: None,
     };
@@ -562,8 +561,7 @@ async fn wait_returns_after_the_reboot_finished_and_reports_error() {
     assert_eq!(report.rebooted, wanted);
 
     let options = WaitOptions {
-        initial_interval: Duration::from_millis(20),
-        max_interval: Duration::from_millis(80),
+        interval: Duration::from_millis(20),
         // Long: readiness must come from seeing the reboot, not from the settle time.
         settle: Duration::from_secs(3600),
         reboot_requested_at: None,
@@ -590,12 +588,31 @@ async fn wait_returns_after_the_reboot_finished_and_reports_error() {
         other => panic!("srv-0004: {other:?}"),
     }
     assert!(!waited.all_ready());
-    // Polled one by one, never by listing.
-    assert!(sim
+    // The first round polls one by one (the group is not known yet); the answers tell the
+    // group, and from then on one page of it (4 servers) serves all four.
+    let gets: Vec<_> = sim
         .requests()
-        .iter()
+        .into_iter()
         .filter(|r| r.method == "GET")
-        .all(|r| r.operation == Operation::ShowServer));
+        .collect();
+    assert!(
+        gets.iter()
+            .take(4)
+            .all(|r| r.operation == Operation::ShowServer),
+        "{gets:?}"
+    );
+    let listings: Vec<_> = gets
+        .iter()
+        .filter(|r| r.operation == Operation::ListServers)
+        .collect();
+    assert!(!listings.is_empty());
+    for listing in &listings {
+        let query = listing.query.as_deref().unwrap_or("");
+        assert!(
+            query.contains("server_group_id=") && query.contains("limit=100"),
+            "{query}"
+        );
+    }
     sim.shutdown().await;
 }
 
@@ -604,8 +621,7 @@ async fn an_idle_server_without_proof_of_reboot_is_not_ready_and_gone_fails() {
     let sim = start(sim_config(1)).await;
     let client = client(&sim);
     let options = WaitOptions {
-        initial_interval: Duration::from_millis(20),
-        max_interval: Duration::from_millis(40),
+        interval: Duration::from_millis(20),
         settle: Duration::from_secs(3600),
         reboot_requested_at: None,
     };

@@ -5,9 +5,8 @@
 //! uses the public API of [`crate::workspace`]).
 //!
 //! Environment variables read besides the provider arguments' fallbacks (see [`config`]):
-//! - `HW_WORKSPACE_POLL_INTERVAL` (Go duration, default `5s`): first pause between two polls
-//!   of the servers being waited for; pauses double up to six times that (at most 30s, or the
-//!   interval itself when larger).
+//! - `HW_WORKSPACE_POLL_INTERVAL` (Go duration, default `5s`): the steady pause between two
+//!   polling rounds of the servers being waited for.
 //! - `HW_WORKSPACE_SETTLE_TIME` (Go duration, default `60s`): the settle time. A rebooted
 //!   server that looks running and idle (ACTIVE, no task) but never showed any sign of the
 //!   reboot (no reboot state seen, no `update_time` after the request) is taken as rebooted
@@ -20,7 +19,6 @@ pub mod environment;
 pub mod reboot;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::framework::{Framework, ProviderDefinition, Registry};
 use crate::protocol::diagnostics::{AttributePath, Diagnostic, Diagnostics};
@@ -29,9 +27,6 @@ use crate::workspace::{endpoint, Client, ClientConfig, WaitOptions};
 use config::{ProviderConfig, ProviderSettings, Resolution, Target, WaitTuning};
 use environment::{Environment, ProcessEnvironment};
 use reboot::RebootResource;
-
-/// Longest pause between two polls when `HW_WORKSPACE_POLL_INTERVAL` is set.
-const MAX_POLL_INTERVAL: Duration = Duration::from_secs(30);
 
 /// What configure left behind, for every later call.
 #[derive(Clone, Default)]
@@ -208,10 +203,7 @@ fn user_agent(terraform_version: &str) -> String {
 fn wait_options(tuning: WaitTuning) -> WaitOptions {
     let mut options = WaitOptions::default();
     if let Some(interval) = tuning.poll_interval {
-        options.initial_interval = interval;
-        options.max_interval = interval
-            .saturating_mul(6)
-            .clamp(interval, MAX_POLL_INTERVAL.max(interval));
+        options.interval = interval;
     }
     if let Some(settle) = tuning.settle_time {
         options.settle = settle;

@@ -10,7 +10,9 @@
 //! - [`trust`]: trusted CAs (bundled, system, `SSL_CERT_FILE`/`SSL_CERT_DIR`) and certificate
 //!   errors.
 //! - [`reboot`]: `Client::batch_reboot` for any number of servers.
-//! - [`wait`]: `Client::wait_until_ready` after a reboot.
+//! - [`preflight`]: `Client::preflight`, the check of every server before the first reboot.
+//! - [`wait`]: the waiting rules, options and results; `Client::wait_until_ready`.
+//! - [`poller`]: the [`Poller`] one process shares between all its waits.
 //! - [`error`]: typed errors.
 //! - [`fleet`]: server and group listings, maintenance mode, user sessions and logoff.
 //! - [`readiness`]: what one server snapshot says: up, pending or a dead end.
@@ -23,6 +25,8 @@ pub mod endpoint;
 pub mod error;
 pub mod fleet;
 pub mod limiter;
+pub mod poller;
+pub mod preflight;
 pub mod readiness;
 pub mod reboot;
 pub mod retry;
@@ -38,6 +42,8 @@ pub use credentials::Credentials;
 pub use error::{ApiError, ClientError};
 pub use fleet::{BatchReport, LogoffNotice};
 pub use limiter::RateLimiter;
+pub use poller::Poller;
+pub use preflight::{Preflight, PreflightProblem, ProblemKind};
 pub use reboot::{BatchFailure, RebootReport};
 pub use trust::TrustRoots;
 pub use wait::{ServerWait, WaitOptions, WaitOutcome, WaitReport};

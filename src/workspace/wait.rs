@@ -1,24 +1,28 @@
-//! Waiting until rebooted servers are ready again.
+//! Waiting until rebooted servers are ready again: the rules, the options and the results.
+//! The polling itself is done by the shared [`Poller`](crate::workspace::poller::Poller).
 //!
-//! Each pending server is polled by ID (`GET .../app-servers/{id}`) in rounds: all pending
-//! servers once (at most `max_concurrency` requests in flight), then a pause that starts at
-//! `initial_interval` and doubles up to `max_interval`.
+//! Servers are polled in rounds at a steady `interval` (`HW_WORKSPACE_POLL_INTERVAL` in the
+//! provider), through group listings or per-server GETs, whichever costs fewer requests (see
+//! [`poller`](crate::workspace::poller)). A wait therefore returns within about one interval
+//! plus one polling round of its last server becoming ready, whatever the fleet size.
 //!
-//! A server is **ready** when `vm_status` is ACTIVE and no task is in progress (`task_status`
-//! absent, empty or `"null"`) **and** one of these proves the reboot is behind it rather than
-//! not yet started (right after the request is accepted a server can still look ACTIVE and idle):
+//! A server is **ready** when its snapshot is Up (see [`readiness`]) **and** one of these
+//! proves the reboot is behind it rather than not yet started (right after the request is
+//! accepted a server can still look ACTIVE and idle):
 //! - it was seen in a reboot state (`vm_status` REBOOT / HARD_REBOOT, or a `task_status`
 //!   starting with `reboot`) by an earlier or the same poll; or
 //! - its `update_time` is later than the reboot request time (the service's clock against
-//!   ours: a client clock running ahead only delays this proof, and the next two cover it); or
-//! - `settle` has passed since the wait started: a reboot that never showed any sign for that
-//!   long is taken as finished. Call the wait right after the reboot request.
+//!   ours: a client clock running ahead only delays this proof, and the next one covers it); or
+//! - the settle time has passed: a server that looks running and idle with no sign of the
+//!   reboot ever seen is taken as rebooted once `settle` has passed since the wait started.
+//!   Start the wait right after the reboot request.
 //!
-//! `vm_status` ERROR or SHUTOFF, or a 404, ends the wait for that server as failed.
+//! A DeadEnd verdict of [`readiness::assess`] ends the wait for that server at once, as failed
+//! with the verdict's reason; a 404 ends it as gone. Cancellation ends every pending server as
+//! cancelled, the deadline as timed out with the last status seen.
 
 use std::time::Duration;
 
-use futures::stream::{self, StreamExt};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
@@ -27,18 +31,30 @@ use tokio_util::sync::CancellationToken;
 
 use crate::workspace::client::Client;
 use crate::workspace::error::ClientError;
+use crate::workspace::poller::Poller;
 use crate::workspace::readiness::{self, Condition};
 use crate::workspace::wire::AppServer;
+
+/// Default steady pause between two polling rounds.
+///
+/// Why 5 s: a round costs one request per 100 servers of a group with pending servers (or one
+/// per pending server when that is fewer), so even 1,000 servers cost 10 requests per round,
+/// about two a second, well inside the per-account quotas of 100–200 calls a minute that
+/// Huawei's Workspace pages mention; and a wait returns at most about 5 s after the last
+/// server is back, against 15 s and more with the Go provider's listing every 15 s.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// Default settle time (see the module docs).
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(60);
 
 /// How to poll. Tests use milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitOptions {
-    /// Pause after the first polling round; doubles each round.
-    pub initial_interval: Duration,
-    /// Longest pause between rounds.
-    pub max_interval: Duration,
-    /// After this long since the wait started, an ACTIVE idle server counts as rebooted even
-    /// if no sign of the reboot was ever seen.
+    /// Steady pause between the starts of two polling rounds (a round that takes longer is
+    /// followed by the next at once). Waits sharing one poller are polled at the shortest
+    /// interval among them.
+    pub interval: Duration,
+    /// A server that looks running and idle with no sign of the reboot ever seen is taken as
+    /// rebooted once `settle` has passed since the wait started.
     pub settle: Duration,
     /// When the reboot was requested (compared with `update_time`); `None` means "when the wait
     /// starts".
@@ -48,9 +64,8 @@ pub struct WaitOptions {
 impl Default for WaitOptions {
     fn default() -> Self {
         WaitOptions {
-            initial_interval: Duration::from_secs(5),
-            max_interval: Duration::from_secs(30),
-            settle: Duration::from_secs(60),
+            interval: DEFAULT_POLL_INTERVAL,
+            settle: DEFAULT_SETTLE,
             reboot_requested_at: None,
         }
     }
@@ -60,7 +75,7 @@ impl Default for WaitOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WaitOutcome {
     Ready,
-    /// ERROR, SHUTOFF, gone (404) or a non-retryable API error.
+    /// A dead end (ERROR, SHUTOFF, …), gone (404) or a non-retryable API error.
     Failed {
         reason: String,
     },
@@ -82,11 +97,13 @@ pub struct ServerWait {
     pub reboot_seen: bool,
 }
 
-/// The result of [`Client::wait_until_ready`], sorted by server ID.
+/// The result of [`Poller::wait_until_ready`] (and [`Client::wait_until_ready`]), sorted by
+/// server ID.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WaitReport {
     pub servers: Vec<ServerWait>,
-    /// HTTP attempts sent, retries included.
+    /// HTTP attempts the poller sent while this wait ran, retries included. Rounds are shared:
+    /// waits running at the same time on one poller count the same requests.
     pub requests_sent: usize,
 }
 
@@ -111,16 +128,39 @@ impl WaitReport {
     }
 }
 
-struct Tracker {
-    id: String,
-    outcome: Option<WaitOutcome>,
-    last_seen: Option<AppServer>,
-    last_error: Option<ClientError>,
-    reboot_seen: bool,
+/// One server of one wait: what was seen of it and how its wait ended.
+pub(crate) struct Tracker {
+    pub(crate) id: String,
+    pub(crate) outcome: Option<WaitOutcome>,
+    pub(crate) last_seen: Option<AppServer>,
+    pub(crate) last_error: Option<ClientError>,
+    pub(crate) reboot_seen: bool,
+    /// The polling round of the last observation taken into account.
+    pub(crate) last_round: u64,
 }
 
 impl Tracker {
-    fn last_status(&self) -> String {
+    pub(crate) fn new(id: String) -> Tracker {
+        Tracker {
+            id,
+            outcome: None,
+            last_seen: None,
+            last_error: None,
+            reboot_seen: false,
+            last_round: 0,
+        }
+    }
+
+    pub(crate) fn into_result(self) -> ServerWait {
+        ServerWait {
+            outcome: self.outcome.unwrap_or(WaitOutcome::Cancelled),
+            server_id: self.id,
+            last_seen: self.last_seen,
+            reboot_seen: self.reboot_seen,
+        }
+    }
+
+    pub(crate) fn last_status(&self) -> String {
         match (&self.last_seen, &self.last_error) {
             (_, Some(error)) => format!("last poll failed: {error}"),
             (Some(server), None) => format!(
@@ -137,7 +177,7 @@ impl Tracker {
         }
     }
 
-    fn observe(
+    pub(crate) fn observe(
         &mut self,
         result: Result<AppServer, ClientError>,
         requested_at: OffsetDateTime,
@@ -213,6 +253,9 @@ pub fn parse_api_time(text: &str) -> Option<OffsetDateTime> {
 impl Client {
     /// Poll `server_ids` until each has finished its reboot (see the module docs), failed, or
     /// the deadline passed; `cancel` stops at once. Never fails as a whole: see [`WaitReport`].
+    ///
+    /// Uses a poller of its own; a provider that waits in several places at once shares one
+    /// [`Poller`] instead, so that all its waits read the same listings.
     pub async fn wait_until_ready(
         &self,
         server_ids: &[String],
@@ -220,88 +263,13 @@ impl Client {
         cancel: &CancellationToken,
         deadline: Instant,
     ) -> WaitReport {
-        let started = Instant::now();
-        let requested_at = options
-            .reboot_requested_at
-            .unwrap_or_else(OffsetDateTime::now_utc);
-        let mut ids: Vec<&String> = server_ids.iter().collect();
-        ids.sort();
-        ids.dedup();
-        let mut trackers: Vec<Tracker> = ids
-            .into_iter()
-            .map(|id| Tracker {
-                id: id.clone(),
-                outcome: None,
-                last_seen: None,
-                last_error: None,
-                reboot_seen: false,
-            })
-            .collect();
-        let concurrency = self.config().max_concurrency.max(1);
-        let mut interval = options.initial_interval;
-        let mut requests_sent = 0usize;
-
-        loop {
-            let pending: Vec<usize> = (0..trackers.len())
-                .filter(|&i| trackers[i].outcome.is_none())
-                .collect();
-            if pending.is_empty() {
-                break;
-            }
-            if cancel.is_cancelled() {
-                finish_pending(&mut trackers, |_| WaitOutcome::Cancelled);
-                break;
-            }
-            if Instant::now() >= deadline {
-                finish_pending(&mut trackers, |t| WaitOutcome::TimedOut {
-                    last_status: t.last_status(),
-                });
-                break;
-            }
-            let polls: Vec<(usize, _)> = stream::iter(pending)
-                .map(|i| {
-                    let id = trackers[i].id.clone();
-                    async move { (i, self.get_server_attempted(&id, cancel, deadline).await) }
-                })
-                .buffer_unordered(concurrency)
-                .collect()
-                .await;
-            for (i, attempted) in polls {
-                requests_sent += attempted.sent;
-                let settled = started.elapsed() >= options.settle;
-                trackers[i].observe(attempted.result, requested_at, settled);
-            }
-            if trackers.iter().all(|t| t.outcome.is_some()) {
-                break;
-            }
-            let now = Instant::now();
-            let pause = interval.min(deadline.saturating_duration_since(now));
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => {}
-                _ = tokio::time::sleep(pause) => {}
-            }
-            interval = interval
-                .saturating_mul(2)
-                .min(options.max_interval.max(options.initial_interval));
-        }
-
-        WaitReport {
-            servers: trackers
-                .into_iter()
-                .map(|t| ServerWait {
-                    outcome: t.outcome.unwrap_or(WaitOutcome::Cancelled),
-                    server_id: t.id,
-                    last_seen: t.last_seen,
-                    reboot_seen: t.reboot_seen,
-                })
-                .collect(),
-            requests_sent,
-        }
+        Poller::new(self.clone())
+            .wait_until_ready(server_ids, options, cancel, deadline)
+            .await
     }
 }
 
-fn finish_pending(trackers: &mut [Tracker], outcome: impl Fn(&Tracker) -> WaitOutcome) {
+pub(crate) fn finish_pending(trackers: &mut [Tracker], outcome: impl Fn(&Tracker) -> WaitOutcome) {
     for tracker in trackers.iter_mut().filter(|t| t.outcome.is_none()) {
         tracker.outcome = Some(outcome(tracker));
     }
@@ -314,13 +282,7 @@ mod tests {
     use time::macros::datetime;
 
     fn tracker() -> Tracker {
-        Tracker {
-            id: "s".into(),
-            outcome: None,
-            last_seen: None,
-            last_error: None,
-            reboot_seen: false,
-        }
+        Tracker::new("s".into())
     }
 
     fn server(vm: &str, task: Option<&str>, update_time: Option<&str>) -> AppServer {

@@ -1,0 +1,852 @@
+//! One poller per provider process: every wait (of every resource, later every action) reads
+//! the same listings, so one group page fetched in a round serves all of them.
+//!
+//! **Rounds.** While any wait has pending servers, the poller runs rounds at a steady interval
+//! (the shortest `WaitOptions::interval` among the waits; start to start, so a round longer
+//! than the interval is followed by the next at once, as soon as every wait has read it). A round snapshots the servers pending
+//! in any wait and fetches them all; when it ends, every wait reads what it needs from the
+//! round's view. A wait only reads rounds that started after it joined, so an answer fetched
+//! before its reboot request never counts for it. When no wait is left the rounds stop (a
+//! round in flight is cancelled); the next wait starts them again, with a round at once.
+//!
+//! **Cost of a round.** For each group holding pending servers the round takes the cheaper of
+//! its `limit=100` pages filtered by `server_group_id` (`⌈group size / 100⌉` requests) and one
+//! `GET .../app-servers/{id}` per pending server of the group; ties go to the GETs. So a round
+//! costs at most `min(pending servers, Σ over groups with pending servers of ⌈size / 100⌉)`
+//! requests once the groups and their sizes are known:
+//! - groups come from the pre-flight ([`Poller::preflight`], or [`Poller::remember`]) or from
+//!   any answer that showed the server; a server of unknown group is fetched by GET, whose
+//!   answer tells its group;
+//! - sizes come from the pre-flight (the whole project's listing, or one `limit=1` request
+//!   for each group holding two or more of the looked-up servers), or from a group page's
+//!   `count`. A group of unknown size with two or more pending servers is probed with its first
+//!   page, which tells the size; the rest of that round then takes the cheaper way. (That first
+//!   round of such a group can cost one request more than the bound, when none of its pending
+//!   servers is on the first page.)
+//! - A pending server missing from a complete listing of its group (deleted or moved while
+//!   the rounds ran) is looked up by GET in the same round: 404 ends its wait as gone.
+//!
+//! **The view.** Every server a round saw (on a group page, pending or not) stays in the view
+//! for two rounds; [`Poller::preflight`] takes servers seen less than one interval ago from it
+//! instead of asking again.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::future::{join_all, BoxFuture};
+use futures::stream::{self, StreamExt};
+use time::OffsetDateTime;
+use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::workspace::client::Client;
+use crate::workspace::error::ClientError;
+use crate::workspace::preflight::{pages_for, problem_of, Preflight, PreflightProblem};
+use crate::workspace::wait::{
+    finish_pending, Tracker, WaitOptions, WaitOutcome, WaitReport, DEFAULT_POLL_INTERVAL,
+};
+use crate::workspace::wire::{AppServer, ListQuery, MAX_LIST_LIMIT};
+
+/// Polls servers for any number of concurrent waits. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Poller {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Poller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Poller").finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    client: Client,
+    state: Mutex<State>,
+    /// The number of the last round that ended.
+    rounds: watch::Sender<u64>,
+    /// Signalled when a wait has read a round (or left).
+    acks: Notify,
+}
+
+/// How long the next round waits at most for every wait to have read the previous one (a
+/// wait that is not being polled must not stall the others).
+const ACK_GRACE: Duration = Duration::from_secs(1);
+
+/// What one wait needs from the rounds.
+struct Waiter {
+    pending: BTreeSet<String>,
+    /// The latest round this wait has read (or had no part in).
+    consumed: u64,
+    interval: Duration,
+    deadline: Instant,
+}
+
+/// One server as the latest round that fetched it saw it.
+#[derive(Clone)]
+struct Seen {
+    result: Result<AppServer, ClientError>,
+    round: u64,
+    at: Instant,
+}
+
+/// What one round did: for checking the cost bound (tests, benches, debugging).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoundRecord {
+    /// 1 for the poller's first round.
+    pub round: u64,
+    /// Distinct servers pending in any wait when the round started.
+    pub pending: usize,
+    /// HTTP attempts the round sent, retries included.
+    pub requests: usize,
+}
+
+/// Rounds kept in [`Poller::rounds`].
+const ROUND_HISTORY: usize = 1024;
+
+#[derive(Default)]
+struct State {
+    history: std::collections::VecDeque<RoundRecord>,
+    waiters: HashMap<u64, Waiter>,
+    next_waiter: u64,
+    /// Rounds started so far; a round's number is the value after its start.
+    started: u64,
+    /// Whether the round task runs.
+    driving: bool,
+    /// Cancelled when the last wait leaves, stopping a round in flight.
+    round_cancel: CancellationToken,
+    /// server ID → group ID.
+    groups: HashMap<String, String>,
+    /// group ID → number of servers.
+    group_sizes: HashMap<String, u64>,
+    view: HashMap<String, Seen>,
+    /// Attempts sent by rounds so far.
+    requests_sent: usize,
+    /// Freshness of the view for the pre-flight: the interval of the latest round.
+    last_interval: Duration,
+}
+
+/// What a round fetches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fetch {
+    Get(String),
+    Group {
+        group: String,
+        size: Option<u64>,
+        members: Vec<String>,
+    },
+}
+
+/// What one fetch brought back.
+#[derive(Default)]
+struct Fetched {
+    /// Pending servers: their answer, or the error that kept them unseen.
+    pending: Vec<(String, Result<AppServer, ClientError>)>,
+    /// Other servers seen on group pages.
+    others: Vec<AppServer>,
+    /// A group's size from a page's `count`.
+    group_size: Option<(String, u64)>,
+    sent: usize,
+}
+
+/// Plans a round for `pending` given what is known of groups and sizes.
+fn plan(
+    pending: &BTreeSet<String>,
+    groups: &HashMap<String, String>,
+    sizes: &HashMap<String, u64>,
+) -> Vec<Fetch> {
+    let mut fetches = Vec::new();
+    let mut by_group: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for id in pending {
+        match groups.get(id) {
+            Some(group) => by_group.entry(group).or_default().push(id.clone()),
+            None => fetches.push(Fetch::Get(id.clone())),
+        }
+    }
+    for (group, members) in by_group {
+        let size = sizes.get(group).copied();
+        let list = match size {
+            Some(size) => pages_for(size).max(1) < members.len() as u64,
+            None => members.len() >= 2,
+        };
+        if list {
+            fetches.push(Fetch::Group {
+                group: group.to_string(),
+                size,
+                members,
+            });
+        } else {
+            fetches.extend(members.into_iter().map(Fetch::Get));
+        }
+    }
+    fetches
+}
+
+fn group_page(group: &str, page: u64) -> ListQuery {
+    ListQuery {
+        offset: u32::try_from(page.saturating_mul(u64::from(MAX_LIST_LIMIT))).ok(),
+        limit: Some(MAX_LIST_LIMIT),
+        server_group_id: Some(group.to_string()),
+        ..ListQuery::default()
+    }
+}
+
+async fn fetch_one(
+    client: &Client,
+    id: String,
+    cancel: &CancellationToken,
+    deadline: Instant,
+) -> Fetched {
+    let attempted = client.get_server_attempted(&id, cancel, deadline).await;
+    Fetched {
+        pending: vec![(id, attempted.result)],
+        sent: attempted.sent,
+        ..Fetched::default()
+    }
+}
+
+/// Fetches `pages` of `group` concurrently (the client bounds requests in flight); the items
+/// of the pages that answered, the count of the last one, the first error, attempts sent.
+async fn fetch_pages(
+    client: &Client,
+    group: &str,
+    pages: std::ops::Range<u64>,
+    cancel: &CancellationToken,
+    deadline: Instant,
+) -> (Vec<AppServer>, Option<u64>, Option<ClientError>, usize) {
+    let answers = join_all(pages.map(|page| async move {
+        client
+            .list_servers_attempted(&group_page(group, page), cancel, deadline)
+            .await
+    }))
+    .await;
+    let mut items = Vec::new();
+    let mut count = None;
+    let mut error = None;
+    let mut sent = 0;
+    for attempted in answers {
+        sent += attempted.sent;
+        match attempted.result {
+            Ok(answer) => {
+                count = Some(answer.count);
+                items.extend(answer.items);
+            }
+            Err(e) => {
+                error.get_or_insert(e);
+            }
+        }
+    }
+    (items, count, error, sent)
+}
+
+async fn fetch_group(
+    client: &Client,
+    group: String,
+    size: Option<u64>,
+    members: Vec<String>,
+    cancel: &CancellationToken,
+    deadline: Instant,
+) -> Fetched {
+    let mut fetched = Fetched::default();
+    let mut items: Vec<AppServer> = Vec::new();
+    let mut error: Option<ClientError> = None;
+    // Pages fetched so far: 0..done.
+    let mut done = 0u64;
+    let mut count = size;
+
+    let first_batch = match size {
+        Some(size) => 0..pages_for(size).max(1),
+        None => 0..1,
+    };
+    let (page_items, page_count, page_error, sent) =
+        fetch_pages(client, &group, first_batch.clone(), cancel, deadline).await;
+    fetched.sent += sent;
+    items.extend(page_items);
+    error = error.or(page_error);
+    done = done.max(first_batch.end);
+    if page_count.is_some() {
+        count = page_count;
+    }
+
+    let mut unfound: Vec<&String> = {
+        let seen: BTreeSet<&str> = items.iter().map(|s| s.id.as_str()).collect();
+        members
+            .iter()
+            .filter(|id| !seen.contains(id.as_str()))
+            .collect()
+    };
+    let mut get_instead: Vec<String> = Vec::new();
+    if error.is_none() && !unfound.is_empty() {
+        // More pages than planned (unknown size, or the group grew): the cheaper way.
+        let total = count.map_or(done, |c| pages_for(c).max(1));
+        if total > done {
+            if total - done < unfound.len() as u64 {
+                let (page_items, page_count, page_error, sent) =
+                    fetch_pages(client, &group, done..total, cancel, deadline).await;
+                fetched.sent += sent;
+                items.extend(page_items);
+                error = error.or(page_error);
+                if page_count.is_some() {
+                    count = page_count;
+                }
+            } else {
+                get_instead.extend(unfound.iter().map(|id| (*id).clone()));
+            }
+        }
+        let seen: BTreeSet<&str> = items.iter().map(|s| s.id.as_str()).collect();
+        unfound.retain(|id| !seen.contains(id.as_str()));
+        if error.is_none() && get_instead.is_empty() {
+            // The listing was complete and did not show them: gone or moved.
+            get_instead.extend(unfound.iter().map(|id| (*id).clone()));
+        }
+    }
+
+    let wanted: BTreeSet<&str> = members.iter().map(String::as_str).collect();
+    for server in items {
+        if wanted.contains(server.id.as_str()) {
+            fetched.pending.push((server.id.clone(), Ok(server)));
+        } else {
+            fetched.others.push(server);
+        }
+    }
+    let answered: BTreeSet<String> = fetched.pending.iter().map(|(id, _)| id.clone()).collect();
+    let lookups = join_all(
+        get_instead
+            .into_iter()
+            .map(|id| fetch_one(client, id, cancel, deadline)),
+    )
+    .await;
+    for lookup in lookups {
+        fetched.sent += lookup.sent;
+        fetched.pending.extend(lookup.pending);
+    }
+    if let Some(error) = error {
+        let looked_up: BTreeSet<String> =
+            fetched.pending.iter().map(|(id, _)| id.clone()).collect();
+        for id in members {
+            if !answered.contains(&id) && !looked_up.contains(&id) {
+                fetched.pending.push((id, Err(error.clone())));
+            }
+        }
+    }
+    fetched.group_size = count.map(|c| (group, c));
+    fetched
+}
+
+/// Removes its wait from the poller when the wait ends or its future is dropped.
+struct Registration {
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.waiters.remove(&self.id);
+        if state.waiters.is_empty() {
+            state.round_cancel.cancel();
+        }
+        drop(state);
+        self.shared.acks.notify_waiters();
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind; keep using it.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs rounds while any wait has pending servers.
+    async fn drive(self: Arc<Self>) {
+        loop {
+            let (round, pending_count, fetches, cancel, deadline, interval) = {
+                let mut state = self.lock();
+                let pending: BTreeSet<String> = state
+                    .waiters
+                    .values()
+                    .flat_map(|w| w.pending.iter().cloned())
+                    .collect();
+                let (Some(deadline), Some(interval)) = (
+                    state.waiters.values().map(|w| w.deadline).max(),
+                    state.waiters.values().map(|w| w.interval).min(),
+                ) else {
+                    state.driving = false;
+                    return;
+                };
+                if pending.is_empty() {
+                    state.driving = false;
+                    return;
+                }
+                state.started += 1;
+                state.last_interval = interval;
+                let fetches = plan(&pending, &state.groups, &state.group_sizes);
+                (
+                    state.started,
+                    pending.len(),
+                    fetches,
+                    state.round_cancel.clone(),
+                    deadline,
+                    interval,
+                )
+            };
+            let round_start = Instant::now();
+            tracing::debug!(
+                round,
+                requests_planned = fetches.len(),
+                "workspace poller: round"
+            );
+            let concurrency = self.client.config().max_concurrency.max(1);
+            let client = &self.client;
+            let cancel_ref = &cancel;
+            let results: Vec<Fetched> = stream::iter(fetches)
+                .map(|fetch| -> BoxFuture<'_, Fetched> {
+                    match fetch {
+                        Fetch::Get(id) => Box::pin(fetch_one(client, id, cancel_ref, deadline)),
+                        Fetch::Group {
+                            group,
+                            size,
+                            members,
+                        } => Box::pin(fetch_group(
+                            client, group, size, members, cancel_ref, deadline,
+                        )),
+                    }
+                })
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
+            let at = Instant::now();
+            {
+                let mut state = self.lock();
+                let requests: usize = results.iter().map(|f| f.sent).sum();
+                if state.history.len() == ROUND_HISTORY {
+                    state.history.pop_front();
+                }
+                state.history.push_back(RoundRecord {
+                    round,
+                    pending: pending_count,
+                    requests,
+                });
+                for fetched in results {
+                    state.requests_sent += fetched.sent;
+                    if let Some((group, size)) = fetched.group_size {
+                        state.group_sizes.insert(group, size);
+                    }
+                    for server in fetched.others {
+                        state.record(Ok(server), round, at);
+                    }
+                    for (id, result) in fetched.pending {
+                        match &result {
+                            // The poller's own stop or deadline says nothing of the server.
+                            Err(
+                                ClientError::Cancelled { .. }
+                                | ClientError::DeadlineExceeded { .. },
+                            ) => {}
+                            Err(ClientError::Api(api)) if api.is_not_found() => {
+                                state.groups.remove(&id);
+                                state.view.insert(id, Seen { result, round, at });
+                            }
+                            Ok(_) => state.record(result, round, at),
+                            Err(_) => {
+                                state.view.insert(id, Seen { result, round, at });
+                            }
+                        }
+                    }
+                }
+                state.view.retain(|_, seen| seen.round + 2 > round);
+            }
+            self.rounds.send_replace(round);
+            // Plan the next round from what the waits still need: give them the time to read
+            // this one (they do at once unless their task is busy).
+            let ack_deadline = Instant::now() + ACK_GRACE;
+            loop {
+                let notified = self.acks.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.lock().waiters.values().all(|w| w.consumed >= round) {
+                    break;
+                }
+                tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep_until(ack_deadline) => break,
+                    _ = &mut notified => {}
+                }
+            }
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => {}
+                _ = tokio::time::sleep_until(round_start + interval) => {}
+            }
+        }
+    }
+}
+
+impl State {
+    fn record(&mut self, result: Result<AppServer, ClientError>, round: u64, at: Instant) {
+        if let Ok(server) = &result {
+            if let Some(group) = server.server_group_id.as_deref().filter(|g| !g.is_empty()) {
+                self.groups.insert(server.id.clone(), group.to_string());
+            }
+            self.view
+                .insert(server.id.clone(), Seen { result, round, at });
+        }
+    }
+}
+
+impl Poller {
+    /// A poller sending its requests through `client` (and its concurrency limit).
+    pub fn new(client: Client) -> Poller {
+        let (rounds, _) = watch::channel(0);
+        Poller {
+            shared: Arc::new(Shared {
+                client,
+                state: Mutex::new(State {
+                    last_interval: DEFAULT_POLL_INTERVAL,
+                    ..State::default()
+                }),
+                rounds,
+                acks: Notify::new(),
+            }),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.shared.client
+    }
+
+    /// HTTP attempts the rounds have sent so far, retries included (pre-flight lookups not
+    /// included: see [`Preflight::requests_sent`]).
+    pub fn requests_sent(&self) -> usize {
+        self.shared.lock().requests_sent
+    }
+
+    /// The latest rounds (up to 1,024), oldest first.
+    pub fn rounds(&self) -> Vec<RoundRecord> {
+        self.shared.lock().history.iter().copied().collect()
+    }
+
+    /// Remember which group each server belongs to (`(server ID, group ID)`), e.g. from a
+    /// pre-flight made elsewhere.
+    pub fn remember_groups<'a>(&self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        let mut state = self.shared.lock();
+        for (server, group) in pairs {
+            if !group.is_empty() {
+                state.groups.insert(server.to_string(), group.to_string());
+            }
+        }
+    }
+
+    /// Remember what a pre-flight learnt: groups of the servers it saw and, when it listed the
+    /// whole project, the size of every group.
+    pub fn remember(&self, preflight: &Preflight) {
+        let mut state = self.shared.lock();
+        for server in preflight.seen.iter().chain(preflight.servers.values()) {
+            if let Some(group) = server.server_group_id.as_deref().filter(|g| !g.is_empty()) {
+                state.groups.insert(server.id.clone(), group.to_string());
+            }
+        }
+        for (group, size) in &preflight.group_sizes {
+            state.group_sizes.insert(group.clone(), *size);
+        }
+    }
+
+    /// The pre-flight of [`Client::preflight`], taking servers the rounds saw less than one
+    /// interval ago from the view instead of asking again, and remembering groups and sizes
+    /// for the rounds.
+    pub async fn preflight(
+        &self,
+        server_ids: &[String],
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Result<Preflight, ClientError> {
+        let mut fresh: BTreeMap<String, AppServer> = BTreeMap::new();
+        let rest: Vec<String> = {
+            let state = self.shared.lock();
+            server_ids
+                .iter()
+                .filter(|id| match state.view.get(*id) {
+                    Some(Seen {
+                        result: Ok(server),
+                        at,
+                        ..
+                    }) if at.elapsed() <= state.last_interval => {
+                        fresh.insert((*id).clone(), server.clone());
+                        false
+                    }
+                    _ => true,
+                })
+                .cloned()
+                .collect()
+        };
+        let mut report = self
+            .shared
+            .client
+            .preflight(&rest, cancel, deadline)
+            .await?;
+        for (id, server) in fresh {
+            if let Some(kind) = problem_of(&server) {
+                report.problems.push(PreflightProblem {
+                    server_id: id.clone(),
+                    kind,
+                });
+            }
+            report.servers.insert(id, server);
+        }
+        report
+            .problems
+            .sort_by(|a, b| a.server_id.cmp(&b.server_id));
+        self.remember(&report);
+        self.learn_group_sizes(&mut report, cancel, deadline)
+            .await?;
+        Ok(report)
+    }
+
+    /// Learn, with one `limit=1` request each, the size of every group that holds two or more
+    /// of the looked-up servers and whose size is still unknown, so that the first round
+    /// already takes the cheaper way for it. (One server alone is always fetched by GET.) The
+    /// requests are added to `report.requests_sent`.
+    async fn learn_group_sizes(
+        &self,
+        report: &mut Preflight,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Result<(), ClientError> {
+        let unknown: Vec<String> = {
+            let state = self.shared.lock();
+            let mut members: BTreeMap<&str, usize> = BTreeMap::new();
+            for (_, group) in report.groups() {
+                *members.entry(group).or_default() += 1;
+            }
+            members
+                .into_iter()
+                .filter(|(group, n)| *n >= 2 && !state.group_sizes.contains_key(*group))
+                .map(|(group, _)| group.to_string())
+                .collect()
+        };
+        for group in unknown {
+            let query = ListQuery {
+                limit: Some(1),
+                server_group_id: Some(group.clone()),
+                ..ListQuery::default()
+            };
+            let attempted = self
+                .shared
+                .client
+                .list_servers_attempted(&query, cancel, deadline)
+                .await;
+            report.requests_sent += attempted.sent;
+            let count = attempted.result?.count;
+            report.group_sizes.insert(group.clone(), count);
+            self.shared.lock().group_sizes.insert(group, count);
+        }
+        Ok(())
+    }
+
+    /// Wait until each of `server_ids` has finished its reboot (see [`crate::workspace::wait`]
+    /// for the rules), failed, or `deadline` passed; `cancel` stops at once. Never fails as a
+    /// whole: see [`WaitReport`]. Any number of waits may run at once on one poller.
+    pub async fn wait_until_ready(
+        &self,
+        server_ids: &[String],
+        options: &WaitOptions,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> WaitReport {
+        let started = Instant::now();
+        let requested_at = options
+            .reboot_requested_at
+            .unwrap_or_else(OffsetDateTime::now_utc);
+        let ids: BTreeSet<&String> = server_ids.iter().collect();
+        let mut trackers: Vec<Tracker> = ids.into_iter().cloned().map(Tracker::new).collect();
+        let report = |trackers: Vec<Tracker>, requests_sent| WaitReport {
+            servers: trackers.into_iter().map(Tracker::into_result).collect(),
+            requests_sent,
+        };
+        if trackers.is_empty() {
+            return report(trackers, 0);
+        }
+        if cancel.is_cancelled() {
+            finish_pending(&mut trackers, |_| WaitOutcome::Cancelled);
+            return report(trackers, 0);
+        }
+        if Instant::now() >= deadline {
+            finish_pending(&mut trackers, |t| WaitOutcome::TimedOut {
+                last_status: t.last_status(),
+            });
+            return report(trackers, 0);
+        }
+
+        let mut rounds = self.shared.rounds.subscribe();
+        let (registration, first_round, sent_before) = {
+            let mut state = self.shared.lock();
+            let id = state.next_waiter;
+            state.next_waiter += 1;
+            let started = state.started;
+            state.waiters.insert(
+                id,
+                Waiter {
+                    pending: trackers.iter().map(|t| t.id.clone()).collect(),
+                    // Rounds started before this wait are none of its business.
+                    consumed: started,
+                    interval: options.interval,
+                    deadline,
+                },
+            );
+            if state.round_cancel.is_cancelled() {
+                state.round_cancel = CancellationToken::new();
+            }
+            if !state.driving {
+                state.driving = true;
+                tokio::spawn(Arc::clone(&self.shared).drive());
+            }
+            (
+                Registration {
+                    shared: Arc::clone(&self.shared),
+                    id,
+                },
+                state.started + 1,
+                state.requests_sent,
+            )
+        };
+
+        loop {
+            if trackers.iter().all(|t| t.outcome.is_some()) {
+                break;
+            }
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => {
+                    finish_pending(&mut trackers, |_| WaitOutcome::Cancelled);
+                    break;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    finish_pending(&mut trackers, |t| WaitOutcome::TimedOut {
+                        last_status: t.last_status(),
+                    });
+                    break;
+                }
+                changed = rounds.changed() => {
+                    if changed.is_err() {
+                        // Cannot happen while `shared` holds the sender; end as cancelled.
+                        finish_pending(&mut trackers, |_| WaitOutcome::Cancelled);
+                        break;
+                    }
+                }
+            }
+            let completed = *rounds.borrow_and_update();
+            if completed < first_round {
+                continue;
+            }
+            let mut state = self.shared.lock();
+            for tracker in trackers.iter_mut().filter(|t| t.outcome.is_none()) {
+                let Some(seen) = state.view.get(&tracker.id) else {
+                    continue;
+                };
+                if seen.round < first_round || seen.round <= tracker.last_round {
+                    continue;
+                }
+                tracker.last_round = seen.round;
+                let settled = seen.at.saturating_duration_since(started) >= options.settle;
+                tracker.observe(seen.result.clone(), requested_at, settled);
+            }
+            if let Some(waiter) = state.waiters.get_mut(&registration.id) {
+                waiter.pending = trackers
+                    .iter()
+                    .filter(|t| t.outcome.is_none())
+                    .map(|t| t.id.clone())
+                    .collect();
+                waiter.consumed = completed;
+            }
+            drop(state);
+            self.shared.acks.notify_waiters();
+        }
+        let sent = self.shared.lock().requests_sent - sent_before;
+        drop(registration);
+        report(trackers, sent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(ids: &[&str]) -> BTreeSet<String> {
+        ids.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn unknown_groups_are_fetched_one_by_one() {
+        let fetches = plan(&set(&["a", "b"]), &HashMap::new(), &HashMap::new());
+        assert_eq!(
+            fetches,
+            vec![Fetch::Get("a".into()), Fetch::Get("b".into())]
+        );
+    }
+
+    #[test]
+    fn the_cheaper_way_per_group() {
+        let groups = map(&[
+            ("a", "g1"),
+            ("b", "g1"),
+            ("c", "g2"),
+            ("d", "g2"),
+            ("e", "g3"),
+        ]);
+        let sizes: HashMap<String, u64> = [("g1".to_string(), 1000), ("g2".to_string(), 150)]
+            .into_iter()
+            .collect();
+        let fetches = plan(&set(&["a", "b", "c", "d", "e"]), &groups, &sizes);
+        // g1: 10 pages against 2 GETs; g2: 2 pages against 2 GETs (a tie: GETs);
+        // g3: size unknown, one server: a GET.
+        assert_eq!(
+            fetches,
+            ["a", "b", "c", "d", "e"]
+                .iter()
+                .map(|id| Fetch::Get(id.to_string()))
+                .collect::<Vec<_>>()
+        );
+        let many: Vec<String> = (0..11).map(|i| format!("s{i:02}")).collect();
+        let groups: HashMap<String, String> = many
+            .iter()
+            .map(|id| (id.clone(), "g1".to_string()))
+            .collect();
+        let fetches = plan(&many.iter().cloned().collect(), &groups, &sizes);
+        assert_eq!(
+            fetches,
+            vec![Fetch::Group {
+                group: "g1".into(),
+                size: Some(1000),
+                members: many.clone(),
+            }]
+        );
+        // Unknown size with two or more servers: probe the group's first page.
+        let fetches = plan(&set(&["c", "d"]), &groups_of(&["c", "d"], "g9"), &sizes);
+        assert!(matches!(&fetches[..], [Fetch::Group { size: None, .. }]));
+    }
+
+    fn groups_of(ids: &[&str], group: &str) -> HashMap<String, String> {
+        ids.iter()
+            .map(|id| (id.to_string(), group.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn group_pages_are_filtered_and_full() {
+        let query = group_page("g", 3);
+        assert_eq!(query.offset, Some(300));
+        assert_eq!(query.limit, Some(100));
+        assert_eq!(query.server_group_id.as_deref(), Some("g"));
+        assert_eq!(query.server_id, None);
+    }
+}
