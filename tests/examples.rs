@@ -62,6 +62,20 @@ fn resource_example_is_valid() {
 }
 
 #[test]
+fn data_source_example_is_valid() {
+    // Registry-layout data source examples leave out the `terraform` block too.
+    let hcl = format!(
+        "{}\n{}",
+        support::TERRAFORM_BLOCK,
+        example("data-sources/workspace_app_servers/data-source.tf")
+    );
+    assert_valid(
+        "examples/data-sources/workspace_app_servers/data-source.tf",
+        &hcl,
+    );
+}
+
+#[test]
 fn validate_really_rejects_a_bad_value() {
     // Guards the tests above: validate against this provider does fail on a bad value.
     let hcl = format!(

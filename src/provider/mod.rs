@@ -17,6 +17,7 @@ pub mod config;
 pub mod duration;
 pub mod environment;
 pub mod reboot;
+pub mod servers;
 
 use std::sync::Arc;
 
@@ -75,7 +76,9 @@ pub type WorkspaceProvider = Framework<Workspace>;
 
 /// Every resource, data source and action of the provider.
 pub fn registry() -> Registry<ClientState> {
-    Registry::new().resource(RebootResource)
+    Registry::new()
+        .resource(RebootResource)
+        .data_source(servers::ServersDataSource)
 }
 
 /// `WorkspaceProvider::default()` reads environment fallbacks from the process environment.
