@@ -162,7 +162,7 @@ impl Action<ClientState> for RebootAction {
             reporter.say(format!(
                 "Done: {} server(s) {how} in {}.",
                 done.len(),
-                format_go_duration(whole_seconds(started.elapsed()))
+                format_go_duration(tenths(started.elapsed()))
             ));
             return Diagnostics::new();
         }
@@ -211,6 +211,7 @@ fn failure(job: &Job, executed: &Executed, done: &BTreeSet<String>) -> Diagnosti
     )
 }
 
-fn whole_seconds(elapsed: Duration) -> Duration {
-    Duration::from_secs(elapsed.as_secs())
+/// Rounded down to a tenth of a second, for a readable "1.2s".
+fn tenths(elapsed: Duration) -> Duration {
+    Duration::from_millis(elapsed.as_millis() as u64 / 100 * 100)
 }

@@ -256,9 +256,9 @@ fn short_error(error: &ClientError) -> String {
             "HTTP {} {}: {}",
             api.status,
             api.error_code.as_deref().unwrap_or("(no error_code)"),
-            api.error_msg
+            api.error_msg.trim_end_matches('.')
         ),
-        None => error.to_string(),
+        None => error.to_string().trim_end_matches('.').to_owned(),
     }
 }
 
