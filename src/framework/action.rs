@@ -4,16 +4,23 @@
 //! [`Action::validate`]) and never has a side effect; invoking it decodes the configuration
 //! once and runs [`Action::invoke`], whose progress lines stream to the CLI and whose
 //! diagnostics become the one Completed event.
+//!
+//! - An action's configuration is never planned into a state, so its schema has no computed
+//!   attributes (terraform-plugin-framework's action schemas cannot declare any either): an
+//!   optional + computed declaration (shared with a resource, say) is advertised as optional.
+//! - Terraform sends every attribute the configuration leaves out as null; before decoding, a
+//!   null attribute with a declared default gets that default, as a resource's plan would.
 
 use async_trait::async_trait;
 
+use super::declaration::Decl;
 use super::model::{schema_block, Model};
 use super::registry::Context;
 use super::resource::validate_with;
 use crate::protocol::cty::Value as Cty;
 use crate::protocol::diagnostics::Diagnostics;
 use crate::protocol::provider::ActionProgress;
-use crate::protocol::schema::Schema;
+use crate::protocol::schema::{Block, Schema};
 
 /// An action type. It may share its type name with a resource.
 #[async_trait]
@@ -42,7 +49,7 @@ pub trait Action<D: Send + Sync + 'static>: Send + Sync + 'static {
 #[async_trait]
 pub(crate) trait AnyAction<D>: Send + Sync {
     fn schema(&self) -> Schema;
-    fn declarations(&self) -> &'static [super::Decl];
+    fn declarations(&self) -> &'static [Decl];
     fn validate(&self, config: &Cty) -> Diagnostics;
     async fn invoke(
         &self,
@@ -56,15 +63,14 @@ pub(crate) struct ErasedAction<A>(pub A);
 
 #[async_trait]
 impl<D: Send + Sync + 'static, A: Action<D>> AnyAction<D> for ErasedAction<A> {
-    fn declarations(&self) -> &'static [super::Decl] {
+    fn declarations(&self) -> &'static [Decl] {
         A::Config::declarations()
     }
 
     fn schema(&self) -> Schema {
-        Schema {
-            version: 0,
-            block: schema_block(A::Config::declarations(), self.0.description()),
-        }
+        let mut block = schema_block(A::Config::declarations(), self.0.description());
+        not_computed(&mut block);
+        Schema { version: 0, block }
     }
 
     fn validate(&self, config: &Cty) -> Diagnostics {
@@ -81,9 +87,38 @@ impl<D: Send + Sync + 'static, A: Action<D>> AnyAction<D> for ErasedAction<A> {
         if diagnostics.has_errors() {
             return diagnostics;
         }
-        match A::Config::decode(&config) {
+        match A::Config::decode(&with_defaults(A::Config::declarations(), config)) {
             Ok(model) => self.0.invoke(context, model, progress).await,
             Err(errors) => errors,
         }
     }
+}
+
+/// Optional + computed attributes become optional, in nested blocks too.
+fn not_computed(block: &mut Block) {
+    for attribute in &mut block.attributes {
+        if attribute.optional {
+            attribute.computed = false;
+        }
+    }
+    for nested in &mut block.block_types {
+        not_computed(&mut nested.block);
+    }
+}
+
+/// `config` with each null top-level attribute that has a declared default set to it.
+fn with_defaults(decls: &[Decl], config: Cty) -> Cty {
+    let Cty::Object(mut attributes) = config else {
+        return config;
+    };
+    for decl in decls {
+        let Some(default) = decl.attribute().and_then(|a| a.default.as_ref()) else {
+            continue;
+        };
+        let slot = attributes.entry(decl.name.to_owned()).or_insert(Cty::Null);
+        if slot.is_null() {
+            *slot = default.clone();
+        }
+    }
+    Cty::Object(attributes)
 }

@@ -179,7 +179,11 @@ impl Action<String> for ThingAction {
         config: Thing,
         progress: ActionProgress,
     ) -> Diagnostics {
-        self.0.push(format!("invoke {:?}", config.name.known()));
+        self.0.push(format!(
+            "invoke {:?} size {:?}",
+            config.name.known(),
+            config.size.known()
+        ));
         progress.send("poked");
         Diagnostics::new()
     }
@@ -540,7 +544,13 @@ async fn kinds_are_separate_name_spaces_and_a_miss_is_one_internal_error() {
         .await;
     assert!(invoked.is_empty());
     assert_eq!(receiver.recv().await.as_deref(), Some("poked"));
-    assert_eq!(calls.taken(), ["invoke Some(\"n\")"]);
+    // `size` was left out (null): the declared default is filled in before the action sees it.
+    assert_eq!(calls.taken(), ["invoke Some(\"n\") size Some(\"M\")"]);
+    // An action schema has no optional + computed attribute: it is advertised as optional.
+    let size = schemas.actions["test_thing"].block.attribute("size");
+    assert!(size.is_some_and(|a| a.optional && !a.computed), "{size:?}");
+    let size = schemas.resources["test_thing"].block.attribute("size");
+    assert!(size.is_some_and(|a| a.optional && a.computed), "{size:?}");
     // Planning an action validates it and does nothing else.
     let blue = config(&[
         ("name", Cty::string("n")),

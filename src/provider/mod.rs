@@ -1,5 +1,5 @@
-//! The workspace provider: its configuration and the `workspace_app_server_reboot` resource,
-//! written with [`crate::framework`].
+//! The workspace provider: its configuration, the `workspace_app_server_reboot` resource and
+//! the action of the same name, written with [`crate::framework`].
 //!
 //! Knows nothing about gRPC (the framework implements the protocol's `Provider`) nor HTTP (it
 //! uses the public API of [`crate::workspace`]).
@@ -13,6 +13,7 @@
 //!   once this long has passed since the wait for it started, which is right after the reboot
 //!   requests were accepted. `0s` takes such a server as rebooted on its first poll.
 
+pub mod action;
 pub mod config;
 pub mod duration;
 pub mod environment;
@@ -79,6 +80,7 @@ pub fn registry() -> Registry<ClientState> {
     Registry::new()
         .resource(RebootResource)
         .data_source(servers::ServersDataSource)
+        .action(action::RebootAction)
 }
 
 /// `WorkspaceProvider::default()` reads environment fallbacks from the process environment.

@@ -15,10 +15,10 @@ pub mod model;
 mod plan;
 mod progress;
 mod record;
-mod report;
+pub(crate) mod report;
 mod run;
 mod upgrade;
-mod validate;
+pub(crate) mod validate;
 
 use async_trait::async_trait;
 use serde_json::Value as Json;

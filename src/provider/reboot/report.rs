@@ -30,6 +30,12 @@ pub struct Outcome<'a> {
 }
 
 pub fn failure_diagnostics(outcome: &Outcome<'_>) -> Diagnostics {
+    failure_diagnostics_then(outcome, &resource_next_step(outcome))
+}
+
+/// The same diagnostics, with `next` (what the next run will do) ending the summary: the
+/// action of the same name keeps no state, so its next step differs from the resource's.
+pub fn failure_diagnostics_then(outcome: &Outcome<'_>, next: &str) -> Diagnostics {
     let mut diagnostics = Diagnostics::new();
     for failure in &outcome.reboot.failed {
         diagnostics.push(batch_failure(failure, outcome));
@@ -52,7 +58,7 @@ pub fn failure_diagnostics(outcome: &Outcome<'_>) -> Diagnostics {
             diagnostics.push(diagnostic);
         }
     }
-    diagnostics.push(summary(outcome));
+    diagnostics.push(summary(outcome, next));
     diagnostics
 }
 
@@ -130,7 +136,7 @@ fn not_ready(wait: &WaitReport, outcome: &Outcome<'_>) -> Option<Diagnostic> {
     ))
 }
 
-fn summary(outcome: &Outcome<'_>) -> Diagnostic {
+fn summary(outcome: &Outcome<'_>, next: &str) -> Diagnostic {
     let waited = outcome.wait.is_some();
     let ready = |id: &str| {
         outcome
@@ -198,8 +204,19 @@ fn summary(outcome: &Outcome<'_>) -> Diagnostic {
             list(&not_rebooted)
         );
     }
+    detail.push_str(next);
+    let summary = if outcome.interrupted {
+        "Interrupted"
+    } else {
+        "Reboot incomplete"
+    };
+    Diagnostic::error(summary, detail)
+}
+
+/// What the resource's next apply does (the state it leaves is `record`'s business).
+fn resource_next_step(outcome: &Outcome<'_>) -> String {
     let anything_rebooted = !outcome.reboot.rebooted.is_empty();
-    let next = if outcome.creating && anything_rebooted {
+    if outcome.creating && anything_rebooted {
         format!(
             "Terraform marks this resource as tainted: the next apply replaces it, which reboots \
              all {} listed servers again.",
@@ -215,18 +232,11 @@ fn summary(outcome: &Outcome<'_>) -> Diagnostic {
             outcome.pending.len(),
             list(outcome.pending)
         )
-    };
-    detail.push_str(&next);
-    let summary = if outcome.interrupted {
-        "Interrupted"
-    } else {
-        "Reboot incomplete"
-    };
-    Diagnostic::error(summary, detail)
+    }
 }
 
 /// `a, b, c`, or `(none)`.
-fn list<I, S>(ids: I) -> String
+pub fn list<I, S>(ids: I) -> String
 where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,

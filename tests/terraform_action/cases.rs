@@ -1,0 +1,439 @@
+//! The cases, compiled once per protocol version: `super` supplies `pb`, `Client`,
+//! `get_schema`, `configure` and `stop`.
+
+use super::{configure, get_schema, pb, stop, Client};
+use crate::support::LocalSimulator;
+use crate::{action_config, all_null, msgpack, serve, Served, NAME};
+use pb::invoke_action::event::Type as Event;
+use std::time::{Duration, SystemTime};
+use tfws::protocol::cty::Value;
+use tfws::workspace::simulator::{FailingIdsFault, Faults, RebootTiming};
+
+/// Reboots that take well under a second, so that waiting is short but real.
+fn quick() -> RebootTiming {
+    RebootTiming {
+        pending_ms: 200,
+        rebooting_ms: 300,
+        registering_ms: 200,
+    }
+}
+
+fn ids(n: u32) -> Vec<String> {
+    (1..=n).map(|i| format!("srv-{i:04}")).collect()
+}
+
+fn client(served: &Served) -> Client {
+    Client::new(served.channel.clone())
+}
+
+/// A served provider, configured from the simulator's environment as Terraform would (an
+/// empty provider block: every argument null).
+async fn configured(simulator: &LocalSimulator) -> (Served, Client) {
+    configured_with(simulator, &[]).await
+}
+
+/// [`configured`] with more environment variables.
+async fn configured_with(simulator: &LocalSimulator, more: &[(&str, &str)]) -> (Served, Client) {
+    let mut env = simulator.provider_env();
+    env.extend(more.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let served = serve(&env).await;
+    let mut client = client(&served);
+    let config = msgpack(&all_null(&served.provider_type), &served.provider_type);
+    let diagnostics = configure(&mut client, config).await;
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    (served, client)
+}
+
+fn dynamic(served: &Served, config: &Value) -> Option<pb::DynamicValue> {
+    Some(pb::DynamicValue {
+        msgpack: msgpack(config, &served.action_type),
+        json: Vec::new(),
+    })
+}
+
+fn errors(diagnostics: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
+        .collect()
+}
+
+/// What an InvokeAction stream carried: progress messages, the Completed diagnostics, and
+/// when Completed arrived.
+struct Invoked {
+    progress: Vec<String>,
+    completed: Vec<pb::Diagnostic>,
+    completed_at: SystemTime,
+    events: usize,
+}
+
+impl Invoked {
+    fn has_progress(&self, needle: &str) -> bool {
+        self.progress.iter().any(|line| line.contains(needle))
+    }
+}
+
+async fn invoke(served: &Served, client: &mut Client, config: &Value) -> Invoked {
+    let stream = client
+        .invoke_action(pb::invoke_action::Request {
+            action_type: NAME.into(),
+            config: dynamic(served, config),
+            client_capabilities: None,
+        })
+        .await
+        .expect("InvokeAction starts")
+        .into_inner();
+    read_to_end(stream, |_| {}).await
+}
+
+/// Reads the stream to its end; `on_progress` sees each message as it arrives. Exactly one
+/// Completed, and nothing after it.
+async fn read_to_end(
+    mut stream: tonic::Streaming<pb::invoke_action::Event>,
+    mut on_progress: impl FnMut(&str),
+) -> Invoked {
+    let mut progress = Vec::new();
+    let mut completed = None;
+    let mut events = 0;
+    // A guard against a hang, not a measure of speed.
+    let reading = async {
+        while let Some(event) = stream.message().await.expect("no gRPC error mid-stream") {
+            events += 1;
+            assert!(completed.is_none(), "an event after Completed: {event:?}");
+            match event.r#type.expect("every event has a type") {
+                Event::Progress(p) => {
+                    on_progress(&p.message);
+                    progress.push(p.message);
+                }
+                Event::Completed(done) => completed = Some((done.diagnostics, SystemTime::now())),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(300), reading)
+        .await
+        .expect("the stream ends");
+    let (completed, completed_at) = completed.expect("exactly one Completed event");
+    Invoked {
+        progress,
+        completed,
+        completed_at,
+        events,
+    }
+}
+
+#[tokio::test]
+async fn schema_advertises_the_action_beside_the_resource_of_the_same_name() {
+    let served = serve(&[]).await;
+    let mut client = client(&served);
+    let metadata = client
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .expect("GetMetadata answers")
+        .into_inner();
+    let actions: Vec<_> = metadata
+        .actions
+        .iter()
+        .map(|a| a.type_name.as_str())
+        .collect();
+    let resources: Vec<_> = metadata
+        .resources
+        .iter()
+        .map(|r| r.type_name.as_str())
+        .collect();
+    assert_eq!(actions, [NAME]);
+    assert!(resources.contains(&NAME), "{resources:?}");
+
+    let schema = get_schema(&mut client).await;
+    assert!(schema.diagnostics.is_empty(), "{:?}", schema.diagnostics);
+    let action = schema.action_schemas[NAME]
+        .schema
+        .as_ref()
+        .and_then(|s| s.block.as_ref())
+        .expect("the action's schema has a block");
+    let mut names: Vec<_> = action.attributes.iter().map(|a| a.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["server_ids", "timeout", "type", "wait_for_ready"]);
+    for attribute in &action.attributes {
+        assert!(
+            !attribute.computed,
+            "{} is computed in an action",
+            attribute.name
+        );
+        assert_eq!(
+            attribute.required,
+            attribute.name == "server_ids",
+            "{}",
+            attribute.name
+        );
+    }
+    let timeout = action.attributes.iter().find(|a| a.name == "timeout");
+    assert!(timeout.is_some_and(|a| a.description.contains("Default: `\"30m\"`")));
+    // The resource keeps its own schema under the same name.
+    let resource = schema.resource_schemas[NAME]
+        .block
+        .as_ref()
+        .expect("the resource's schema has a block");
+    assert!(resource.attributes.iter().any(|a| a.name == "rebooted_at"));
+    assert!(!action.attributes.iter().any(|a| a.name == "rebooted_at"));
+}
+
+#[tokio::test]
+async fn validate_and_plan_check_the_configuration_and_call_no_api() {
+    let simulator = LocalSimulator::with_servers(3, quick());
+    let (served, mut client) = configured(&simulator).await;
+    let ty = served.action_type.clone();
+
+    let bad = action_config(
+        &ty,
+        &ids(2),
+        &[
+            ("type", Value::string("soft")),
+            ("timeout", Value::string("0s")),
+        ],
+    );
+    let validated = client
+        .validate_action_config(pb::validate_action_config::Request {
+            type_name: NAME.into(),
+            config: dynamic(&served, &bad),
+        })
+        .await
+        .expect("ValidateActionConfig answers")
+        .into_inner();
+    let found = errors(&validated.diagnostics);
+    assert_eq!(found.len(), 2, "{:?}", validated.diagnostics);
+    assert!(found.iter().all(|d| d.attribute.is_some()), "{found:?}");
+    assert!(found.iter().any(|d| d.detail.contains("write \"SOFT\"")));
+    assert!(found
+        .iter()
+        .any(|d| d.detail.contains("timeout: \"0s\" is zero")));
+
+    // Planned with the same bad values: the same errors, and still no request.
+    let planned = client
+        .plan_action(pb::plan_action::Request {
+            action_type: NAME.into(),
+            config: dynamic(&served, &bad),
+            client_capabilities: None,
+        })
+        .await
+        .expect("PlanAction answers")
+        .into_inner();
+    assert_eq!(errors(&planned.diagnostics).len(), 2);
+
+    // A good configuration, and one whose server IDs are unknown until apply.
+    for config in [
+        action_config(&ty, &ids(3), &[]),
+        action_config(&ty, &[], &[("server_ids", Value::unknown())]),
+    ] {
+        let planned = client
+            .plan_action(pb::plan_action::Request {
+                action_type: NAME.into(),
+                config: dynamic(&served, &config),
+                client_capabilities: None,
+            })
+            .await
+            .expect("PlanAction answers")
+            .into_inner();
+        assert!(planned.diagnostics.is_empty(), "{:?}", planned.diagnostics);
+    }
+    assert_eq!(simulator.requests(), [], "planning must not call the API");
+    assert!(simulator.reboot_counts().values().all(|n| *n == 0));
+}
+
+#[tokio::test]
+async fn invoke_reboots_40_servers_streaming_progress_then_one_completed() {
+    let simulator = LocalSimulator::with_servers(40, quick());
+    let (served, mut client) = configured(&simulator).await;
+    let servers = ids(40);
+    let config = action_config(&served.action_type, &servers, &[]);
+    let invoked = invoke(&served, &mut client, &config).await;
+
+    assert!(invoked.completed.is_empty(), "{:?}", invoked.completed);
+    let counts = simulator.reboot_counts();
+    assert!(
+        servers.iter().all(|id| counts.get(id) == Some(&1)),
+        "each server rebooted once: {counts:?}"
+    );
+    let lines = &invoked.progress;
+    assert!(
+        lines[0].starts_with("Rebooting 40 server(s) (SOFT) in 2 request(s)"),
+        "{lines:?}"
+    );
+    assert!(invoked.has_progress("Reboot request 1/2 accepted: 20 server(s), srv-0001 … srv-0020."));
+    assert!(invoked.has_progress("Reboot request 2/2 accepted: 20 server(s), srv-0021 … srv-0040."));
+    assert!(invoked.has_progress("Reboot accepted for 40 server(s); waiting"));
+    // Count lines: never the same count twice in a row, rising, ending at 40/40.
+    let ready: Vec<u32> = lines
+        .iter()
+        .filter_map(|line| line.strip_suffix("/40 servers ready."))
+        .map(|n| n.parse().expect("a count"))
+        .collect();
+    assert_eq!(ready.last(), Some(&40), "{lines:?}");
+    assert!(ready.windows(2).all(|w| w[0] < w[1]), "{ready:?}");
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.starts_with("Done: 40 server(s) rebooted and ready")),
+        "{lines:?}"
+    );
+
+    // Figures: events streamed, and the time from the last server ready (the simulator's
+    // update_time once a reboot is over) to Completed.
+    let last_ready = servers
+        .iter()
+        .filter_map(|id| simulator.server(id))
+        .filter_map(|server| {
+            time::OffsetDateTime::parse(
+                &server.update_time,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .ok()
+        })
+        .max()
+        .expect("update times");
+    let completed = time::OffsetDateTime::from(invoked.completed_at);
+    println!(
+        "figures ({}): 40 servers, {} events ({} progress + 1 completed), last server ready → \
+         Completed: {:.3} s",
+        std::any::type_name::<Client>()
+            .split("::")
+            .nth(3)
+            .unwrap_or("?"),
+        invoked.events,
+        invoked.progress.len(),
+        (completed - last_ready).as_seconds_f64()
+    );
+    for line in lines {
+        println!("  progress: {line}");
+    }
+}
+
+#[tokio::test]
+async fn partial_failure_is_reported_in_the_one_completed_event() {
+    let simulator = LocalSimulator::with_servers(25, quick());
+    simulator.set_faults(Faults {
+        failing_ids: Some(FailingIdsFault {
+            ids: vec!["srv-0021".into()],
+            status: 500,
+            error_code: Some("WKS.00211401".into()),
+            error_msg: Some("Internal error, please try again later.".into()),
+        }),
+        ..Faults::default()
+    });
+    simulator.set_error_after_reboot(&["srv-0003"]);
+    // No retries, so the test does not sit through the client's back-off on the 500s.
+    let (served, mut client) = configured_with(&simulator, &[("HW_MAX_RETRIES", "0")]).await;
+    let config = action_config(
+        &served.action_type,
+        &ids(25),
+        &[("type", Value::string("HARD"))],
+    );
+    let invoked = invoke(&served, &mut client, &config).await;
+
+    assert!(invoked.has_progress(
+        "Reboot request 2/2 failed for 5 server(s), srv-0021 … srv-0025: HTTP 500 WKS.00211401: \
+         Internal error, please try again later."
+    ), "{:?}", invoked.progress);
+    assert!(invoked.has_progress("srv-0003 did not become ready"));
+    let found = errors(&invoked.completed);
+    let summaries: Vec<&str> = found.iter().map(|d| d.summary.as_str()).collect();
+    assert_eq!(
+        summaries,
+        [
+            "Reboot request failed for 5 server(s)",
+            "1 rebooted server(s) did not become ready",
+            "Reboot incomplete"
+        ],
+        "{:?}",
+        invoked.completed
+    );
+    let batch = &found[0].detail;
+    assert!(batch.contains("HTTP status: 500"), "{batch}");
+    assert!(batch.contains("error_code: WKS.00211401"), "{batch}");
+    assert!(
+        batch.contains("error_msg: Internal error, please try again later."),
+        "{batch}"
+    );
+    assert!(batch.contains("servers (5): srv-0021, srv-0022, srv-0023, srv-0024, srv-0025"));
+    assert!(
+        found[1].detail.contains("- srv-0003: "),
+        "{}",
+        found[1].detail
+    );
+    assert!(found[1].detail.contains("ERROR"), "{}", found[1].detail);
+    let summary = &found[2].detail;
+    assert!(summary.contains("Servers listed: 25."), "{summary}");
+    assert!(
+        summary.contains("Rebooted and ready again (19)"),
+        "{summary}"
+    );
+    assert!(summary.contains("Reboot accepted but not seen ready (1): srv-0003."));
+    assert!(summary.contains("Not rebooted (5): srv-0021"), "{summary}");
+    assert!(summary.contains("An action keeps no state"), "{summary}");
+    assert!(
+        summary.contains(
+            "server_ids = [\"srv-0003\", \"srv-0021\", \"srv-0022\", \"srv-0023\", \"srv-0024\", \
+             \"srv-0025\"]"
+        ),
+        "{summary}"
+    );
+    // The refused batch rebooted nothing, and the others rebooted once.
+    let counts = simulator.reboot_counts();
+    assert_eq!(counts.get("srv-0001"), Some(&1));
+    assert_eq!(counts.get("srv-0021").copied().unwrap_or(0), 0);
+}
+
+#[tokio::test]
+async fn stop_interrupts_an_invocation_with_one_completed_saying_so() {
+    // Reboots that last far longer than the test: only the stop can end the wait.
+    let simulator = LocalSimulator::with_servers(
+        3,
+        RebootTiming {
+            pending_ms: 600_000,
+            rebooting_ms: 1_000,
+            registering_ms: 1_000,
+        },
+    );
+    let (served, mut client) = configured(&simulator).await;
+    let config = action_config(
+        &served.action_type,
+        &ids(3),
+        &[("timeout", Value::string("1h"))],
+    );
+    let stream = client
+        .invoke_action(pb::invoke_action::Request {
+            action_type: NAME.into(),
+            config: dynamic(&served, &config),
+            client_capabilities: None,
+        })
+        .await
+        .expect("InvokeAction starts")
+        .into_inner();
+    let (waiting_tx, waiting_rx) = tokio::sync::oneshot::channel();
+    let mut waiting_tx = Some(waiting_tx);
+    let reader = tokio::spawn(read_to_end(stream, move |line| {
+        if line.starts_with("Reboot accepted for") {
+            if let Some(tx) = waiting_tx.take() {
+                let _ = tx.send(());
+            }
+        }
+    }));
+    waiting_rx.await.expect("the action reaches its wait");
+    let mut other = self::client(&served);
+    assert_eq!(stop(&mut other).await, "");
+    let invoked = reader.await.expect("the reader ends");
+
+    assert!(invoked.has_progress("Interrupted: Terraform asked the provider to stop."));
+    let found = errors(&invoked.completed);
+    let last = found.last().expect("an error");
+    assert_eq!(last.summary, "Interrupted", "{:?}", invoked.completed);
+    assert!(last.detail.contains("Terraform asked the provider to stop"));
+    assert!(
+        last.detail
+            .contains("Reboot accepted but not seen ready (3): srv-0001, srv-0002, srv-0003."),
+        "{}",
+        last.detail
+    );
+    assert!(last
+        .detail
+        .contains("Invoking the action again tries the whole reboot again."));
+}
