@@ -425,6 +425,7 @@ impl<'a> Engine<'a> {
             .cloned()
             .collect();
         let already = ids.len() - to_maintain.len();
+        let to_maintain_was_empty = to_maintain.is_empty();
         if !to_maintain.is_empty() {
             let client = self.poller.client();
             let report = client
@@ -451,7 +452,9 @@ impl<'a> Engine<'a> {
         });
 
         let until = (Instant::now() + drain.timeout).min(self.deadline);
-        let remaining = self.watch_sessions(wave, ids, until, Some(looked)).await?;
+        // A session may have arrived between the look and maintenance mode: read again then.
+        let first = to_maintain_was_empty.then_some(looked);
+        let remaining = self.watch_sessions(wave, ids, until, first).await?;
         if remaining.is_empty() {
             return Ok(());
         }
