@@ -16,6 +16,7 @@
 //! - [`error`]: typed errors.
 //! - [`fleet`]: server and group listings, maintenance mode, user sessions and logoff.
 //! - [`readiness`]: what one server snapshot says: up, pending or a dead end.
+//! - [`rollout`]: the rollout engine: pre-flight, waves, draining, waiting, one report.
 //! - `simulator` (cargo feature `simulator`, off by default): a local simulator of the API
 //!   for tests and demos, kept out of the provider's dependency graph.
 
@@ -30,6 +31,7 @@ pub mod preflight;
 pub mod readiness;
 pub mod reboot;
 pub mod retry;
+pub mod rollout;
 pub mod signing;
 #[cfg(feature = "simulator")]
 pub mod simulator;
@@ -45,6 +47,7 @@ pub use limiter::RateLimiter;
 pub use poller::Poller;
 pub use preflight::{Preflight, PreflightProblem, ProblemKind};
 pub use reboot::{BatchFailure, RebootReport};
+pub use rollout::{RolloutEvent, RolloutPlan, RolloutReport};
 pub use trust::TrustRoots;
 pub use wait::{ServerWait, WaitOptions, WaitOutcome, WaitReport};
 pub use wire::{AppServer, ListQuery, RebootType};

@@ -102,6 +102,24 @@ pub struct RoundRecord {
     pub requests: usize,
 }
 
+/// How far one wait got, after a round it read (see [`Poller::wait_until_ready_observed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitProgress {
+    /// Servers seen ready.
+    pub ready: usize,
+    /// Servers whose wait has ended, ready or not.
+    pub finished: usize,
+    pub total: usize,
+}
+
+/// What [`Poller::look`] saw: every asked server's answer, or the error that kept it unseen.
+#[derive(Debug, Clone, Default)]
+pub struct Looked {
+    pub servers: BTreeMap<String, Result<AppServer, ClientError>>,
+    /// HTTP attempts sent, retries included.
+    pub requests_sent: usize,
+}
+
 /// Rounds kept in [`Poller::rounds`].
 const ROUND_HISTORY: usize = 1024;
 
@@ -646,6 +664,57 @@ impl Poller {
         Ok(())
     }
 
+    /// One look at `server_ids` now, outside the rounds, fetched the way a round would (the
+    /// cheaper of group pages and per-server GETs, per group): for readers that need fresh
+    /// fields other than readiness, such as a drain watching `session_count`. What it learns
+    /// of groups and sizes serves the rounds; its answers do not count for any wait.
+    pub async fn look(
+        &self,
+        server_ids: &[String],
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Looked {
+        let ids: BTreeSet<String> = server_ids.iter().cloned().collect();
+        let fetches = {
+            let state = self.shared.lock();
+            plan(&ids, &state.groups, &state.group_sizes)
+        };
+        let client = &self.shared.client;
+        let concurrency = client.config().max_concurrency.max(1);
+        let results: Vec<Fetched> = stream::iter(fetches)
+            .map(|fetch| -> BoxFuture<'_, Fetched> {
+                match fetch {
+                    Fetch::Get(id) => Box::pin(fetch_one(client, id, cancel, deadline)),
+                    Fetch::Group {
+                        group,
+                        size,
+                        members,
+                    } => Box::pin(fetch_group(client, group, size, members, cancel, deadline)),
+                }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        let mut looked = Looked::default();
+        let mut state = self.shared.lock();
+        for fetched in results {
+            looked.requests_sent += fetched.sent;
+            if let Some((group, size)) = fetched.group_size {
+                state.group_sizes.insert(group, size);
+            }
+            for (id, result) in fetched.pending {
+                if let Ok(server) = &result {
+                    if let Some(group) = server.server_group_id.as_deref().filter(|g| !g.is_empty())
+                    {
+                        state.groups.insert(id.clone(), group.to_string());
+                    }
+                }
+                looked.servers.insert(id, result);
+            }
+        }
+        looked
+    }
+
     /// Wait until each of `server_ids` has finished its reboot (see [`crate::workspace::wait`]
     /// for the rules), failed, or `deadline` passed; `cancel` stops at once. Never fails as a
     /// whole: see [`WaitReport`]. Any number of waits may run at once on one poller.
@@ -655,6 +724,20 @@ impl Poller {
         options: &WaitOptions,
         cancel: &CancellationToken,
         deadline: Instant,
+    ) -> WaitReport {
+        self.wait_until_ready_observed(server_ids, options, cancel, deadline, &|_| {})
+            .await
+    }
+
+    /// [`Poller::wait_until_ready`], calling `observe` after every round this wait read with
+    /// how far it got (for progress lines; the caller decides how often to show them).
+    pub async fn wait_until_ready_observed(
+        &self,
+        server_ids: &[String],
+        options: &WaitOptions,
+        cancel: &CancellationToken,
+        deadline: Instant,
+        observe: &(dyn Fn(WaitProgress) + Send + Sync),
     ) -> WaitReport {
         let started = Instant::now();
         let requested_at = options
@@ -763,6 +846,15 @@ impl Poller {
             }
             drop(state);
             self.shared.acks.notify_waiters();
+            // Outside the lock: the observer may take its time.
+            observe(WaitProgress {
+                ready: trackers
+                    .iter()
+                    .filter(|t| t.outcome == Some(WaitOutcome::Ready))
+                    .count(),
+                finished: trackers.iter().filter(|t| t.outcome.is_some()).count(),
+                total: trackers.len(),
+            });
         }
         let sent = self.shared.lock().requests_sent - sent_before;
         drop(registration);
