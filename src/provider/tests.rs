@@ -377,8 +377,24 @@ async fn forty_five_servers_in_three_batches_without_waiting() {
     assert_conforms(&planned.planned_state, &applied.new_state);
     assert_eq!(counts(&sim, &servers), vec![1; 45]);
     assert_eq!(accepted_reboots(&sim), 3);
-    // No waiting: nothing but the three reboot requests was sent.
-    assert_eq!(sim.requests().len(), 3);
+    // No waiting: besides the three reboot requests only the pre-flight's lookups were sent,
+    // all of them before the first reboot request.
+    let requests = sim.requests();
+    let first_reboot = requests
+        .iter()
+        .filter(|r| r.operation == Operation::BatchReboot)
+        .map(|r| r.seq)
+        .min();
+    let others: Vec<_> = requests
+        .iter()
+        .filter(|r| r.operation != Operation::BatchReboot)
+        .collect();
+    assert_eq!(requests.len() - others.len(), 3, "{requests:#?}");
+    assert!(!others.is_empty());
+    assert!(
+        others.iter().all(|r| Some(r.seq) < first_reboot),
+        "{requests:#?}"
+    );
     sim.shutdown().await;
 }
 
@@ -423,8 +439,11 @@ async fn token_and_temporary_credentials_pass_and_a_wrong_secret_fails_with_the_
     assert!(provider.configure(&bad, "1.0.3").await.is_empty());
     let (_, applied) = plan_and_apply(&provider, &Saved::none(), &config).await;
     let text = all_text(&applied.diagnostics);
+    // The pre-flight lookup is the first request, so it meets the refusal.
     assert!(
-        text.contains("HTTP status: 401") && text.contains("APIGW.0301"),
+        text.contains("Pre-flight check failed")
+            && text.contains("401")
+            && text.contains("APIGW.0301"),
         "{text}"
     );
     assert!(!text.contains(wrong_secret) && !text.contains(SK));
@@ -611,10 +630,12 @@ async fn a_server_that_ends_in_error_fails_the_wait() {
 
 #[tokio::test]
 async fn the_timeout_bounds_the_apply() {
-    let servers = ids("slow", 1);
+    // Two servers: the pre-flight then lists the project (no request names an ID), and the
+    // reboot request naming `slow-001` is the one that hangs.
+    let servers = ids("slow", 2);
     let sim = simulator(&servers, QUICK).await;
     sim.set_faults(Faults {
-        hang_ids: servers.clone(),
+        hang_ids: servers[..1].to_vec(),
         ..Faults::default()
     });
     let provider = configured(&sim).await;
@@ -665,11 +686,17 @@ async fn stop_interrupts_the_wait_and_says_what_was_done() {
     // (a stop between the simulator counting a reboot and the client reading its answer
     // rightly reports the reboot as not confirmed, which is another test's business).
     eventually(|| {
+        let requests = sim.requests();
+        let last_reboot = requests
+            .iter()
+            .filter(|r| r.operation == Operation::BatchReboot)
+            .map(|r| r.seq)
+            .max();
         counts(&sim, &servers) == [1, 1]
-            && sim
-                .requests()
-                .iter()
-                .any(|r| r.operation == Operation::ShowServer)
+            && requests.iter().any(|r| {
+                matches!(r.operation, Operation::ShowServer | Operation::ListServers)
+                    && Some(r.seq) > last_reboot
+            })
     })
     .await;
     provider.stop();
@@ -696,10 +723,12 @@ async fn stop_interrupts_the_wait_and_says_what_was_done() {
 
 #[tokio::test]
 async fn stop_while_a_request_hangs_saves_nothing() {
-    let servers = ids("hang", 1);
+    // Two servers, so that the pre-flight lists the project and only the reboot request
+    // (naming `hang-001`) hangs.
+    let servers = ids("hang", 2);
     let sim = simulator(&servers, QUICK).await;
     sim.set_faults(Faults {
-        hang_ids: servers.clone(),
+        hang_ids: servers[..1].to_vec(),
         ..Faults::default()
     });
     let provider = Arc::new(configured(&sim).await);
@@ -720,11 +749,11 @@ async fn stop_while_a_request_hangs_saves_nothing() {
     };
     let text = all_text(&applied.diagnostics);
     assert!(
-        text.contains("Interrupted") && text.contains("Not rebooted (1): hang-001"),
+        text.contains("Interrupted") && text.contains("Not rebooted (2): hang-001, hang-002"),
         "{text}"
     );
     assert_eq!(applied.new_state, Value::Null);
-    assert_eq!(counts(&sim, &servers), [0]);
+    assert_eq!(counts(&sim, &servers), [0, 0]);
     sim.shutdown().await;
 }
 

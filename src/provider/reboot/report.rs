@@ -166,7 +166,7 @@ fn summary(outcome: &Outcome<'_>) -> Diagnostic {
     if !outcome.done_before.is_empty() {
         let _ = writeln!(
             detail,
-            "Already done by an earlier apply towards the same triggers ({}): {}.",
+            "Already done by an earlier unfinished apply of the same reboot ({}): {}.",
             outcome.done_before.len(),
             list(outcome.done_before)
         );
@@ -199,10 +199,15 @@ fn summary(outcome: &Outcome<'_>) -> Diagnostic {
         );
     }
     let anything_rebooted = !outcome.reboot.rebooted.is_empty();
-    let next = if outcome.creating && anything_rebooted {
+    let next = if outcome.creating && (anything_rebooted || !outcome.done_before.is_empty()) {
         format!(
-            "Terraform marks this resource as tainted: the next apply replaces it, which reboots \
-             all {} listed servers again.",
+            "Terraform marks this resource as tainted and the state lists the servers not done \
+             in pending_server_ids. The next apply replaces the resource: when it destroys the \
+             tainted object first (the default; not with create_before_destroy) and the \
+             replacement has the same server_ids, triggers and type, the replacement reboots \
+             only the {} server(s) not done: {}. Otherwise it reboots all {} listed servers.",
+            outcome.pending.len(),
+            list(outcome.pending),
             outcome.listed.len()
         )
     } else if outcome.creating {
