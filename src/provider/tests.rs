@@ -519,13 +519,108 @@ async fn failed_create_reports_every_batch_and_is_replaced_by_the_next_apply() {
     let mut expected = vec![1; 20];
     expected.extend([0; 5]);
     assert_eq!(counts(&sim, &servers), expected);
+    let pending = set_of(&servers[20..]);
+    assert_eq!(get(&applied.new_state, "pending_server_ids"), &pending);
 
-    // Terraform replaces a tainted object: a create from scratch reboots all 25 again.
+    // Terraform replaces a tainted object: it destroys it first, then the replacement takes
+    // over its pending servers and reboots only those.
     sim.set_faults(Faults::default());
-    let (_, applied) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    destroy(&provider, &applied.new_state).await;
+    let (_, replaced) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    assert!(
+        replaced.diagnostics.is_empty(),
+        "{:#?}",
+        replaced.diagnostics
+    );
+    assert_eq!(counts(&sim, &servers), vec![1; 25]);
+    assert_eq!(get(&replaced.new_state, "pending_server_ids"), &set_of(&[]));
+
+    // A handover is taken once: another create of the same servers reboots all of them.
+    let (_, again) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    assert!(again.diagnostics.is_empty(), "{:#?}", again.diagnostics);
+    assert_eq!(counts(&sim, &servers), vec![2; 25]);
+    sim.shutdown().await;
+}
+
+/// A set of strings as cty.
+fn set_of(ids: &[String]) -> Value {
+    Value::Set(ids.iter().map(|id| Value::string(id.as_str())).collect())
+}
+
+/// Destroys `state` as Terraform does: planned null, the state as prior.
+async fn destroy(provider: &WorkspaceProvider, state: &Value) {
+    let applied = provider
+        .apply_resource_change(ApplyRequest {
+            type_name: REBOOT_RESOURCE.to_owned(),
+            prior_state: state.clone(),
+            planned_state: Value::Null,
+            config: Value::Null,
+            planned_private: Vec::new(),
+        })
+        .await;
     assert!(applied.diagnostics.is_empty(), "{:#?}", applied.diagnostics);
-    let mut expected = vec![2; 20];
-    expected.extend([1; 5]);
+    assert_eq!(applied.new_state, Value::Null);
+}
+
+/// Only a replacement with the same server_ids, triggers and type, created after the tainted
+/// object was destroyed, skips the servers it had done; a complete state hands nothing over.
+#[tokio::test]
+async fn the_handover_goes_only_to_a_matching_replacement() {
+    let servers = ids("ho", 3);
+    let sim = simulator(&servers, QUICK).await;
+    let provider = configured(&sim).await;
+    let config = Config::ids(&str_refs(&servers))
+        .triggers(&[("image", "v1")])
+        .wait(false);
+    // A tainted object's state as a failed create leaves it: ho-003 pending.
+    let (_, created) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    assert!(created.diagnostics.is_empty(), "{:#?}", created.diagnostics);
+    assert_eq!(get(&created.new_state, "pending_server_ids"), &set_of(&[]));
+    let mut tainted = created.new_state.clone();
+    if let Value::Object(attributes) = &mut tainted {
+        attributes.insert("pending_server_ids".into(), set_of(&servers[2..]));
+    }
+    assert_eq!(counts(&sim, &servers), [1, 1, 1]);
+
+    // create_before_destroy: the replacement comes first and reboots everything.
+    let (_, first) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    assert!(first.diagnostics.is_empty(), "{:#?}", first.diagnostics);
+    assert_eq!(counts(&sim, &servers), [2, 2, 2]);
+
+    // Other triggers, another type, another server list: each reboots every listed server.
+    let others = [
+        config.clone().triggers(&[("image", "v2")]),
+        config.clone().reboot_type("HARD"),
+        Config::ids(&str_refs(&servers[..2]))
+            .triggers(&[("image", "v1")])
+            .wait(false),
+    ];
+    let mut expected = vec![2u64, 2, 2];
+    for other in others {
+        destroy(&provider, &tainted).await;
+        let (_, applied) = plan_and_apply(&provider, &Saved::none(), &other.value()).await;
+        assert!(applied.diagnostics.is_empty(), "{:#?}", applied.diagnostics);
+        let listed = match get(&other.value(), "server_ids") {
+            Value::Set(ids) => ids.len(),
+            _ => 0,
+        };
+        for count in expected.iter_mut().take(listed) {
+            *count += 1;
+        }
+        assert_eq!(counts(&sim, &servers), expected);
+        // The unmatched handover is still there; take it with the matching create.
+        let (_, matching) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+        assert!(matching.diagnostics.is_empty(), "{:#?}", matching.diagnostics);
+        expected[2] += 1;
+        assert_eq!(counts(&sim, &servers), expected);
+    }
+
+    // A complete state (e.g. `-replace` of a healthy resource) hands nothing over.
+    destroy(&provider, &created.new_state).await;
+    plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    for count in &mut expected {
+        *count += 1;
+    }
     assert_eq!(counts(&sim, &servers), expected);
     sim.shutdown().await;
 }
