@@ -14,12 +14,12 @@ use std::path::Path;
 
 use serde_json::Value;
 use support::{env_refs, tfjson, CommandOutput, LocalSimulator, TestWorkdir};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 use tfws::workspace::simulator::{
     InjectedFault, Operation, QuotaFault, RebootTiming, ServerSpec, SimulatorConfig,
 };
 use tfws::workspace::Credentials;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 const PROVIDER_BINARY: &str = env!("CARGO_BIN_EXE_terraform-provider-workspace");
 
@@ -70,8 +70,7 @@ impl<'a> Run<'a> {
     }
 
     fn apply(&self, extra: &[&str]) -> CommandOutput {
-        self.workdir
-            .apply(&self.cli, extra, &env_refs(&self.env))
+        self.workdir.apply(&self.cli, extra, &env_refs(&self.env))
     }
 
     fn show(&self) -> Value {
@@ -114,7 +113,10 @@ fn flat(output: &CommandOutput) -> String {
 #[track_caller]
 fn assert_says(output: &CommandOutput, needle: &str) {
     let needle = needle.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(flat(output).contains(&needle), "{needle:?} missing:\n{output}");
+    assert!(
+        flat(output).contains(&needle),
+        "{needle:?} missing:\n{output}"
+    );
 }
 
 fn parse_time(text: &str) -> OffsetDateTime {
@@ -172,7 +174,13 @@ fn apply_waits_for_the_agent_to_register() {
     let latest_registration = report
         .servers
         .iter()
-        .filter_map(|s| s.reboots.last()?.available_again_at.as_deref().map(parse_time))
+        .filter_map(|s| {
+            s.reboots
+                .last()?
+                .available_again_at
+                .as_deref()
+                .map(parse_time)
+        })
         .max()
         .unwrap_or_else(|| panic!("no registration"));
     assert!(last_read >= latest_registration);
@@ -208,7 +216,10 @@ fn a_server_ending_in_error_fails_fast_and_only_it_is_rebooted_after_repair() {
     let show = run.show();
     let values = tfjson::state_values(&show, "workspace_app_server_reboot.test")
         .unwrap_or_else(|| panic!("no state: {show}"));
-    assert_eq!(values["pending_server_ids"], serde_json::json!(["srv-0002"]));
+    assert_eq!(
+        values["pending_server_ids"],
+        serde_json::json!(["srv-0002"])
+    );
 
     // Not repaired yet: the pre-flight refuses, no reboot request at all.
     sim.set_error_after_reboot(&[]);
@@ -233,7 +244,10 @@ fn a_server_ending_in_error_fails_fast_and_only_it_is_rebooted_after_repair() {
         .filter(|r| r.is_accepted_reboot())
         .collect();
     assert_eq!(batches.len(), 1, "{batches:#?}");
-    assert_eq!(batches[0].items.as_deref(), Some(&["srv-0002".to_owned()][..]));
+    assert_eq!(
+        batches[0].items.as_deref(),
+        Some(&["srv-0002".to_owned()][..])
+    );
     let show = run.show();
     let values = tfjson::state_values(&show, "workspace_app_server_reboot.test")
         .unwrap_or_else(|| panic!("no state: {show}"));
@@ -310,11 +324,7 @@ fn a_hundred_resources_share_one_budget_under_the_quota() {
     let elapsed = started.elapsed();
     output.assert_success();
     let counts = run.counts(&all);
-    let wrong: BTreeMap<&String, u64> = all
-        .iter()
-        .zip(counts)
-        .filter(|(_, n)| *n != 1)
-        .collect();
+    let wrong: BTreeMap<&String, u64> = all.iter().zip(counts).filter(|(_, n)| *n != 1).collect();
     assert!(wrong.is_empty(), "not rebooted exactly once: {wrong:?}");
     let requests = sim.requests();
     let throttled = requests

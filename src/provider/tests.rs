@@ -610,7 +610,11 @@ async fn the_handover_goes_only_to_a_matching_replacement() {
         assert_eq!(counts(&sim, &servers), expected);
         // The unmatched handover is still there; take it with the matching create.
         let (_, matching) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
-        assert!(matching.diagnostics.is_empty(), "{:#?}", matching.diagnostics);
+        assert!(
+            matching.diagnostics.is_empty(),
+            "{:#?}",
+            matching.diagnostics
+        );
         expected[2] += 1;
         assert_eq!(counts(&sim, &servers), expected);
     }
@@ -955,4 +959,42 @@ async fn no_secret_in_trace_output_or_diagnostics() {
             "{secret} in diagnostics"
         );
     }
+}
+
+// ---- configuration hints ----
+
+/// A gateway that does not know the API (404 `APIGW.0101`, e.g. a host that does not serve the
+/// APP API) gets a diagnostic suggesting `endpoint` and its variable.
+#[tokio::test]
+async fn api_not_found_suggests_setting_endpoint() {
+    let servers = ids("nf", 2);
+    let sim = simulator(&servers, QUICK).await;
+    let provider = provider();
+    let config = provider_config(&[
+        (
+            "endpoint",
+            Value::string(format!("{}/not-the-app-api", sim.base_url())),
+        ),
+        ("project_id", Value::string(sim.project_id())),
+        ("access_key", Value::string(AK)),
+        ("secret_key", Value::string(SK)),
+        ("max_retries", Value::Number(0.into())),
+    ]);
+    assert!(provider.configure(&config, "1.0.3").await.is_empty());
+    let resource = Config::ids(&str_refs(&servers)).wait(false).value();
+    let (_, applied) = plan_and_apply(&provider, &Saved::none(), &resource).await;
+    let text = all_text(&applied.diagnostics);
+    for expected in [
+        "HTTP status: 404",
+        "error_code: APIGW.0101",
+        "set `endpoint` (HW_WORKSPACE_ENDPOINT)",
+        "no reboot request was sent",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing in {text}");
+    }
+    assert_eq!(counts(&sim, &servers), [0, 0]);
+    // Other answers get no such hint.
+    assert!(crate::provider::reboot::hint_for(404, Some("WKS.00010404")).is_none());
+    assert!(crate::provider::reboot::hint_for(403, Some("APIGW.0101")).is_none());
+    sim.shutdown().await;
 }

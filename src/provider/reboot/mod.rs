@@ -32,6 +32,7 @@ pub use job::DEFAULT_TIMEOUT;
 pub use model::{RebootState, Timeouts, DEFAULT_TYPE, DEFAULT_WAIT_FOR_READY};
 pub use plan::reboot_planned;
 pub use progress::{normalized_triggers, triggers_fingerprint, RebootProgress};
+pub use report::hint_for;
 
 use super::ClientState;
 use crate::framework::{Applied, Context, Create, PlanChange, Resource, Update};

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::job::{Job, Targets};
 use super::model::RebootState;
 use super::record::Earlier;
+use super::report::error_lines;
 use crate::framework::{Applied, Set, Value};
 use crate::protocol::diagnostics::{AttributePath, Diagnostic};
 use crate::provider::duration::format_go_duration;
@@ -36,6 +37,10 @@ pub async fn check(
         return Ok(());
     }
     let at = AttributePath::attribute("server_ids");
+    tracing::info!(
+        servers = targets.to_reboot.len(),
+        "workspace_app_server_reboot: pre-flight check before rebooting"
+    );
     let preflight = poller
         .preflight(&targets.to_reboot, cancel, deadline)
         .await
@@ -44,7 +49,7 @@ pub async fn check(
         servers = targets.to_reboot.len(),
         requests = preflight.requests_sent,
         problems = preflight.problems.len(),
-        "workspace_app_server_reboot: pre-flight"
+        "workspace_app_server_reboot: pre-flight done"
     );
     if preflight.is_clear() {
         return Ok(());
@@ -69,9 +74,10 @@ pub async fn check(
 fn lookup_failed(error: &ClientError, job: &Job, targets: &Targets) -> Diagnostic {
     let mut detail = format!(
         "Before rebooting, the provider looks up the {} server(s) about to be rebooted; that \
-         lookup did not finish, so no reboot request was sent at all.\nerror: {error}",
+         lookup did not finish, so no reboot request was sent at all.\n",
         targets.to_reboot.len()
     );
+    error_lines(error, &mut detail);
     let summary = match error {
         ClientError::Cancelled { .. } => {
             detail.insert_str(0, "Terraform asked the provider to stop. ");
@@ -80,7 +86,7 @@ fn lookup_failed(error: &ClientError, job: &Job, targets: &Targets) -> Diagnosti
         ClientError::DeadlineExceeded { .. } => {
             let _ = write!(
                 detail,
-                "\nThe {} bound of {} ran out.",
+                "The {} bound of {} ran out.",
                 job.timeout_label,
                 format_go_duration(job.timeout)
             );
