@@ -1209,11 +1209,19 @@ fn wait_for_ready_waits_for_the_simulated_reboot() {
         assert_eq!(server.reboot_count, 1, "{server:?}");
         assert_eq!(server.phase, RebootPhase::Pending, "{server:?}");
     }
+    // Only the pre-flight reads, all before the first reboot request: nothing is polled.
     let requests = not_waiting.requests();
+    let first_reboot = requests
+        .iter()
+        .filter(|entry| entry.operation == Operation::BatchReboot)
+        .map(|entry| entry.seq)
+        .min();
+    assert!(first_reboot.is_some(), "{requests:#?}");
     assert!(
         requests
             .iter()
-            .all(|entry| entry.operation == Operation::BatchReboot),
+            .all(|entry| entry.operation == Operation::BatchReboot
+                || Some(entry.seq) < first_reboot),
         "nothing is polled without wait_for_ready: {requests:#?}"
     );
     assert_eq!(not_waiting.state_values(ADDRESS)["wait_for_ready"], false);
