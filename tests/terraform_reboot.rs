@@ -1218,10 +1218,9 @@ fn wait_for_ready_waits_for_the_simulated_reboot() {
         .min();
     assert!(first_reboot.is_some(), "{requests:#?}");
     assert!(
-        requests
-            .iter()
-            .all(|entry| entry.operation == Operation::BatchReboot
-                || Some(entry.seq) < first_reboot),
+        requests.iter().all(
+            |entry| entry.operation == Operation::BatchReboot || Some(entry.seq) < first_reboot
+        ),
         "nothing is polled without wait_for_ready: {requests:#?}"
     );
     assert_eq!(not_waiting.state_values(ADDRESS)["wait_for_ready"], false);
