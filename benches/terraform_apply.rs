@@ -16,6 +16,12 @@
 //! the apply (Terraform reaps its plugins, so that includes them) minus the providers and the
 //! wrappers.
 //!
+//! A third mode measures the figures of issue 8 for the 100-resource apply against an account
+//! quota: the simulator answers 429 `APIG.0308` beyond 10 requests a second (a token bucket),
+//! the provider's one request budget is set just below it (`max_requests_per_second` 9), the
+//! poll interval is 2 s; printed: wall time, all API requests, the 429 answers and their share
+//! of all requests. One run (it takes minutes: every request of the apply shares the budget).
+//!
 //! Asserts correctness only, never speed: the apply exits 0, every server was rebooted exactly
 //! once by one batch request per resource, with `wait_for_ready` every server is idle again when
 //! the apply returns, and every provider process reported its CPU time.
@@ -36,7 +42,8 @@ use support::{
     TERRAFORM_BLOCK,
 };
 use tfws::workspace::simulator::{
-    CredentialsConfig, Operation, RebootPhase, RebootTiming, SimulatorConfig, SimulatorHandle,
+    CredentialsConfig, InjectedFault, Operation, QuotaFault, RebootPhase, RebootTiming,
+    SimulatorConfig, SimulatorHandle,
 };
 use tfws::workspace::Credentials;
 
@@ -51,6 +58,10 @@ const SECRET_KEY: &str = "bench-apply-secret-key";
 const SERVERS_PER_RESOURCE: usize = 20;
 const PARALLELISM: u32 = 10;
 const POLL_INTERVAL: &str = "50ms";
+/// The quota mode: the account's quota, the provider's budget and its poll interval.
+const QUOTA_PER_SECOND: u32 = 10;
+const QUOTA_BUDGET: &str = "9";
+const QUOTA_POLL_INTERVAL: &str = "2s";
 const REBOOT_TIMING: RebootTiming = RebootTiming {
     pending_ms: 50,
     rebooting_ms: 100,
@@ -72,6 +83,7 @@ fn main() {
         let scenario = Scenario {
             resources: 5,
             wait_for_ready: true,
+            quota: None,
         };
         let run = run_apply(&cli, &scenario);
         println!("terraform_apply smoke ({cli}): {}", run.summary(&scenario));
@@ -90,6 +102,7 @@ fn main() {
         let scenario = Scenario {
             resources: 100,
             wait_for_ready,
+            quota: None,
         };
         println!("  wait_for_ready = {wait_for_ready}:");
         let mut measured = Vec::with_capacity(runs);
@@ -102,11 +115,24 @@ fn main() {
             println!("    median: {}", Run::median(&measured).summary(&scenario));
         }
     }
+    let scenario = Scenario {
+        resources: 100,
+        wait_for_ready: true,
+        quota: Some(QUOTA_PER_SECOND),
+    };
+    println!(
+        "  quota {QUOTA_PER_SECOND} requests/s, max_requests_per_second = {QUOTA_BUDGET}, \
+         HW_WORKSPACE_POLL_INTERVAL={QUOTA_POLL_INTERVAL}, wait_for_ready = true (1 run):"
+    );
+    let run = run_apply(&cli, &scenario);
+    println!("    run 1: {}", run.summary(&scenario));
 }
 
 struct Scenario {
     resources: usize,
     wait_for_ready: bool,
+    /// The account's quota in requests per second, if any.
+    quota: Option<u32>,
 }
 
 impl Scenario {
@@ -123,6 +149,9 @@ struct Run {
     polls: usize,
     lists: usize,
     other_requests: usize,
+    /// Every request the simulator logged, and those answered 429 by the quota.
+    all_requests: usize,
+    throttled: usize,
     provider_processes: usize,
     provider_cpu: Duration,
     provider_peak_rss_kib: u64,
@@ -139,6 +168,7 @@ impl Run {
         let per_resource = self.provider_cpu / u32::try_from(scenario.resources).unwrap_or(1);
         format!(
             "wall {:.2} s | API requests {} ({} batch reboots, {} polls, {} lists, {} other) | \
+             429 answers {} ({:.1} % of {} requests) | \
              {} provider processes: CPU {:.3} s total, {:.2} ms per resource, peak RSS {:.1} MiB | \
              terraform CPU {:.2} s | simulator (bench process) CPU {:.2} s",
             self.wall.as_secs_f64(),
@@ -147,6 +177,9 @@ impl Run {
             self.polls,
             self.lists,
             self.other_requests,
+            self.throttled,
+            100.0 * self.throttled as f64 / self.all_requests.max(1) as f64,
+            self.all_requests,
             self.provider_processes,
             self.provider_cpu.as_secs_f64(),
             per_resource.as_secs_f64() * 1000.0,
@@ -169,6 +202,8 @@ impl Run {
             polls: mid(runs, |r| r.polls),
             lists: mid(runs, |r| r.lists),
             other_requests: mid(runs, |r| r.other_requests),
+            all_requests: mid(runs, |r| r.all_requests),
+            throttled: mid(runs, |r| r.throttled),
             provider_processes: mid(runs, |r| r.provider_processes),
             provider_cpu: mid(runs, |r| r.provider_cpu),
             provider_peak_rss_kib: mid(runs, |r| r.provider_peak_rss_kib),
@@ -187,7 +222,7 @@ fn run_apply(cli: &TerraformCli, scenario: &Scenario) -> Run {
     let wrapper = ProviderWrapper::create();
     let workdir = TestWorkdir::new(&wrapper.script);
     workdir.write_main_tf(&configuration(&server_ids, scenario.wait_for_ready));
-    let env = provider_env(&sim);
+    let env = provider_env(&sim, scenario);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let parallelism = format!("-parallelism={PARALLELISM}");
 
@@ -217,6 +252,11 @@ fn run_apply(cli: &TerraformCli, scenario: &Scenario) -> Run {
         polls: count(Operation::ShowServer),
         lists: count(Operation::ListServers),
         other_requests: count(Operation::Unknown),
+        all_requests: requests.len(),
+        throttled: requests
+            .iter()
+            .filter(|entry| entry.fault == Some(InjectedFault::Quota))
+            .count(),
         provider_processes: records.len(),
         provider_cpu,
         provider_peak_rss_kib: records.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0),
@@ -230,7 +270,7 @@ fn run_apply(cli: &TerraformCli, scenario: &Scenario) -> Run {
 }
 
 fn simulator_config(scenario: &Scenario) -> SimulatorConfig {
-    SimulatorConfig {
+    let mut config = SimulatorConfig {
         credentials: CredentialsConfig {
             access_keys: vec![Credentials::ak_sk(ACCESS_KEY, SECRET_KEY)],
             ..CredentialsConfig::default()
@@ -238,10 +278,25 @@ fn simulator_config(scenario: &Scenario) -> SimulatorConfig {
         server_count: u32::try_from(scenario.server_count()).expect("server count fits u32"),
         reboot: REBOOT_TIMING,
         ..SimulatorConfig::default()
-    }
+    };
+    config.faults.quota = scenario.quota.map(QuotaFault::per_second);
+    config
 }
 
-fn provider_env(sim: &SimulatorHandle) -> Vec<(&'static str, String)> {
+fn provider_env(sim: &SimulatorHandle, scenario: &Scenario) -> Vec<(&'static str, String)> {
+    if scenario.quota.is_some() {
+        return vec![
+            ("HW_WORKSPACE_ENDPOINT", sim.base_url()),
+            ("HW_PROJECT_ID", sim.project_id()),
+            ("HW_ACCESS_KEY", ACCESS_KEY.to_owned()),
+            ("HW_SECRET_KEY", SECRET_KEY.to_owned()),
+            ("HW_WORKSPACE_POLL_INTERVAL", QUOTA_POLL_INTERVAL.to_owned()),
+            (
+                "HW_WORKSPACE_MAX_REQUESTS_PER_SECOND",
+                QUOTA_BUDGET.to_owned(),
+            ),
+        ];
+    }
     vec![
         ("HW_WORKSPACE_ENDPOINT", sim.base_url()),
         ("HW_PROJECT_ID", sim.project_id()),
@@ -285,8 +340,18 @@ fn check_reboots(sim: &SimulatorHandle, scenario: &Scenario) {
         .iter()
         .filter(|entry| entry.operation == Operation::BatchReboot)
         .collect();
-    assert_eq!(batches.len(), scenario.resources, "batch reboot requests");
-    assert!(batches.iter().all(|entry| entry.is_accepted_reboot()));
+    let accepted = batches
+        .iter()
+        .filter(|entry| entry.is_accepted_reboot())
+        .count();
+    assert_eq!(
+        accepted, scenario.resources,
+        "accepted batch reboot requests"
+    );
+    if scenario.quota.is_none() {
+        // Without a quota nothing is refused, so nothing is sent twice.
+        assert_eq!(batches.len(), scenario.resources, "batch reboot requests");
+    }
     if scenario.wait_for_ready {
         let busy: Vec<String> = sim
             .state()

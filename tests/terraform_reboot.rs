@@ -795,23 +795,24 @@ fn wrong_credentials_fail_with_the_api_message() {
         scenario.write_config(credentials, &reboot_resource("test", &all, ""));
         let output = scenario.apply(&[]);
         output.assert_failure();
-        assert_flat_contains(&output, "Reboot request failed for 2 server(s)");
+        // The pre-flight lookup is the first request: it meets the refusal, and no reboot
+        // request is sent at all.
+        assert_flat_contains(&output, "Pre-flight check failed");
+        assert_flat_contains(&output, "no reboot request was sent at all");
         assert_flat_contains(&output, "HTTP status: 401");
         assert_flat_contains(&output, "error_code: APIGW.0301");
         assert_flat_contains(
             &output,
             &format!("error_msg: Incorrect IAM authentication information: {gateway_words}"),
         );
-        assert_flat_contains(&output, &format!("servers (2): {}", id_list(&all)));
-        assert_flat_contains(
-            &output,
-            "Nothing was saved in the state: the next apply tries the whole reboot again.",
+        let requests = scenario.requests();
+        assert!(
+            requests
+                .iter()
+                .all(|entry| entry.operation != Operation::BatchReboot),
+            "{requests:#?}"
         );
-        let rejected: Vec<RequestLogEntry> = scenario
-            .requests()
-            .into_iter()
-            .filter(|entry| entry.operation == Operation::BatchReboot)
-            .collect();
+        let rejected = requests;
         assert_eq!(rejected.len(), 1, "a 401 is not retried: {rejected:#?}");
         assert_eq!(rejected[0].status, Some(401));
         assert_eq!(rejected[0].error_code.as_deref(), Some("APIGW.0301"));
@@ -988,14 +989,17 @@ fn assert_failed_batch_reported(scenario: &Scenario, output: &CommandOutput) {
 }
 
 /// A create whose second batch fails: the diagnostics name the failed batch and the rebooted
-/// servers, the state is saved (tainted, with `rebooted_at`), and the next apply replaces it
-/// — rebooting all listed servers, as documented — after which nothing is planned.
+/// servers, the state is saved (tainted, with `rebooted_at` and the five servers not done in
+/// `pending_server_ids`), and the next apply replaces it — destroying the tainted object first,
+/// which hands its pending servers to the replacement — so only those five are rebooted: every
+/// server exactly once overall. Then nothing is planned.
 #[test]
-fn failed_batch_on_create_is_reported_and_the_next_apply_converges() {
+fn failed_batch_on_create_is_reported_and_the_next_apply_reboots_only_the_rest() {
     let scenario = Scenario::start(support::terraform_1_0_3(), simulator_config(25))
         .with_provider_lines("  max_retries = 1\n");
     let all = server_ids(25);
     let first_batch = all[..20].to_vec();
+    let failed_ids = all[20..].to_vec();
     scenario.sim().set_faults(failing_batch_fault());
     scenario.write_config(PERMANENT, &reboot_resource("test", &all, ""));
 
@@ -1007,17 +1011,29 @@ fn failed_batch_on_create_is_reported_and_the_next_apply_converges() {
         &format!("Rebooted and ready again (20): {}.", id_list(&first_batch)),
     );
     assert_flat_contains(&failed, "Terraform marks this resource as tainted");
+    assert_flat_contains(
+        &failed,
+        &format!(
+            "the replacement reboots only the 5 server(s) not done: {}.",
+            id_list(&failed_ids)
+        ),
+    );
     let mut expected = vec![1u64; 20];
     expected.extend([0; 5]);
     assert_eq!(scenario.counts(&all), expected);
 
     // The state tells the truth: the object exists (some servers were rebooted) but is
-    // tainted, so Terraform will not take it as done.
+    // tainted, so Terraform will not take it as done, and it says what is left.
     let show = scenario.show();
     let resource = tfjson::state_resource(&show, ADDRESS)
         .unwrap_or_else(|| panic!("nothing saved after a partly done create: {show}"));
     assert_eq!(resource["tainted"], true, "{resource}");
     assert!(resource["values"]["rebooted_at"].is_string(), "{resource}");
+    assert_eq!(
+        resource["values"]["pending_server_ids"],
+        serde_json::json!(failed_ids),
+        "{resource}"
+    );
     let plan = scenario.plan_json();
     assert_eq!(
         tfjson::planned_actions(&plan, ADDRESS),
@@ -1029,13 +1045,37 @@ fn failed_batch_on_create_is_reported_and_the_next_apply_converges() {
     let converged = scenario.apply(&[]);
     converged.assert_success();
     converged.assert_output_contains("1 added, 0 changed, 1 destroyed");
-    let mut expected = vec![2u64; 20];
-    expected.extend([1; 5]);
-    assert_eq!(scenario.counts(&all), expected);
+    let batches = scenario.accepted_batches();
+    assert_eq!(batches.len(), 1, "{batches:#?}");
+    assert_eq!(batches[0].items.as_deref(), Some(&failed_ids[..]));
+    assert_eq!(scenario.counts(&all), vec![1u64; 25]);
     let show = scenario.show();
     let resource = tfjson::state_resource(&show, ADDRESS)
         .unwrap_or_else(|| panic!("no state after the converging apply: {show}"));
     assert_ne!(resource["tainted"], true, "{resource}");
+    assert_eq!(
+        resource["values"]["pending_server_ids"],
+        serde_json::json!([])
+    );
+    scenario.assert_no_changes_planned();
+}
+
+/// With `create_before_destroy` the replacement is created before the tainted object is
+/// destroyed, so nothing can be handed over: it reboots every listed server, as documented.
+#[test]
+fn create_before_destroy_replacement_reboots_every_server() {
+    let scenario = Scenario::start(support::terraform_1_0_3(), simulator_config(25))
+        .with_provider_lines("  max_retries = 1\n");
+    let all = server_ids(25);
+    scenario.sim().set_faults(failing_batch_fault());
+    let lifecycle = "  lifecycle {\n    create_before_destroy = true\n  }\n";
+    scenario.write_config(PERMANENT, &reboot_resource("test", &all, lifecycle));
+    scenario.apply(&[]).assert_failure();
+    scenario.sim().set_faults(Faults::default());
+    scenario.apply(&[]).assert_success();
+    let mut expected = vec![2u64; 20];
+    expected.extend([1; 5]);
+    assert_eq!(scenario.counts(&all), expected);
     scenario.assert_no_changes_planned();
 }
 
@@ -1133,11 +1173,19 @@ fn wait_for_ready_waits_for_the_simulated_reboot() {
     }
     let requests = waiting.requests();
     let reboot_seq = waiting.accepted_batches()[0].seq;
+    // Each server was read after the reboot: by its own GET, or on its group's page.
     for id in &listed {
         assert!(
             requests.iter().any(|entry| entry.seq > reboot_seq
-                && entry.operation == Operation::ShowServer
-                && entry.server_id.as_deref() == Some(id.as_str())),
+                && ((entry.operation == Operation::ShowServer
+                    && entry.server_id.as_deref() == Some(id.as_str()))
+                    || (entry.operation == Operation::ListServers
+                        && entry
+                            .query
+                            .as_deref()
+                            .is_some_and(|q| q.contains("server_group_id=")))
+                    || (entry.operation == Operation::ListServers
+                        && entry.server_id.as_deref() == Some(id.as_str())))),
             "{id} was never polled: {requests:#?}"
         );
     }
@@ -1161,11 +1209,18 @@ fn wait_for_ready_waits_for_the_simulated_reboot() {
         assert_eq!(server.reboot_count, 1, "{server:?}");
         assert_eq!(server.phase, RebootPhase::Pending, "{server:?}");
     }
+    // Only the pre-flight reads, all before the first reboot request: nothing is polled.
     let requests = not_waiting.requests();
+    let first_reboot = requests
+        .iter()
+        .filter(|entry| entry.operation == Operation::BatchReboot)
+        .map(|entry| entry.seq)
+        .min();
+    assert!(first_reboot.is_some(), "{requests:#?}");
     assert!(
-        requests
-            .iter()
-            .all(|entry| entry.operation == Operation::BatchReboot),
+        requests.iter().all(
+            |entry| entry.operation == Operation::BatchReboot || Some(entry.seq) < first_reboot
+        ),
         "nothing is polled without wait_for_ready: {requests:#?}"
     );
     assert_eq!(not_waiting.state_values(ADDRESS)["wait_for_ready"], false);
@@ -1198,11 +1253,22 @@ fn interrupt_during_the_wait(cli: TerraformCli) {
     let polling_deadline = Instant::now() + Duration::from_secs(120);
     let in_the_wait = loop {
         let requests = scenario.requests();
-        let rebooted = requests.iter().any(RequestLogEntry::is_accepted_reboot);
+        let rebooted = requests
+            .iter()
+            .filter(|entry| entry.is_accepted_reboot())
+            .map(|entry| entry.seq)
+            .max();
+        // Reads after the reboot: the wait's polls (per-server GETs or group pages).
         let polled = requests
             .iter()
-            .filter(|entry| entry.operation == Operation::ShowServer)
+            .filter(|entry| {
+                matches!(
+                    entry.operation,
+                    Operation::ShowServer | Operation::ListServers
+                ) && rebooted.is_some_and(|seq| entry.seq > seq)
+            })
             .count();
+        let rebooted = rebooted.is_some();
         if rebooted && polled >= 2 {
             break true;
         }
@@ -1293,7 +1359,7 @@ fn no_secret_in_a_trace_log() {
             .unwrap_or_else(|error| panic!("no trace log at {log_path_text}: {error}"));
         // The log really holds the provider's own trace output and the configuration call.
         assert!(
-            log.contains("workspace_app_server_reboot: rebooting"),
+            log.contains("workspace_app_server_reboot: pre-flight check before rebooting"),
             "{credentials:?}: the provider's logs are missing from the trace log"
         );
         assert!(log.contains("ConfigureProvider"), "{credentials:?}");
@@ -1479,8 +1545,13 @@ fn servers_not_ready_are_named_and_the_timeout_bounds_the_wait() {
     );
     assert_eq!(tainted(&scenario), Some(true));
 
-    // Next, reboots that take ten minutes: the 2s bound ends the wait.
+    // Next, srv-0002 repaired and reboots that take ten minutes: the replacement takes over
+    // only srv-0002 (srv-0001 was done) and the 2s bound ends the wait.
     scenario.sim().set_faults(Faults::default());
+    scenario
+        .sim()
+        .repair_server("srv-0002")
+        .unwrap_or_else(|error| panic!("repair: {error}"));
     scenario.sim().set_reboot_timing(RebootTiming {
         pending_ms: 600_000,
         rebooting_ms: 600_000,
@@ -1488,15 +1559,17 @@ fn servers_not_ready_are_named_and_the_timeout_bounds_the_wait() {
     });
     let slow = scenario.apply(&[]);
     slow.assert_failure();
-    assert_flat_contains(&slow, "Error: 2 rebooted server(s) did not become ready");
-    for id in &all {
-        assert_flat_contains(
-            &slow,
-            &format!("- {id}: not ready when the timeouts.create bound of 2s ran out"),
-        );
-    }
+    assert_flat_contains(&slow, "Error: 1 rebooted server(s) did not become ready");
+    assert_flat_contains(
+        &slow,
+        "- srv-0002: not ready when the timeouts.create bound of 2s ran out",
+    );
+    assert_flat_contains(
+        &slow,
+        "Already done by an earlier unfinished apply of the same reboot (1): srv-0001.",
+    );
     assert_flat_contains(&slow, "Rebooted and ready again (0): (none).");
-    assert_eq!(scenario.counts(&all), [2, 2]);
+    assert_eq!(scenario.counts(&all), [1, 2]);
     assert_eq!(tainted(&scenario), Some(true));
 }
 

@@ -177,7 +177,7 @@ pub enum Target {
 /// Optional overrides of the client's wait behaviour, from the environment only.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WaitTuning {
-    /// First delay between two polls of a server (`HW_WORKSPACE_POLL_INTERVAL`).
+    /// The steady interval between the starts of two polling rounds (`HW_WORKSPACE_POLL_INTERVAL`).
     pub poll_interval: Option<Duration>,
     /// The settle time (`HW_WORKSPACE_SETTLE_TIME`): a rebooted server that looks running and
     /// idle but never showed a sign of the reboot is taken as rebooted once this long has

@@ -5,8 +5,8 @@
 //! uses the public API of [`crate::workspace`]).
 //!
 //! Environment variables read besides the provider arguments' fallbacks (see [`config`]):
-//! - `HW_WORKSPACE_POLL_INTERVAL` (Go duration, default `5s`): the steady pause between two
-//!   polling rounds of the servers being waited for.
+//! - `HW_WORKSPACE_POLL_INTERVAL` (Go duration, default `5s`): the steady interval between the
+//!   starts of two polling rounds of the servers being waited for (no doubling).
 //! - `HW_WORKSPACE_SETTLE_TIME` (Go duration, default `60s`): the settle time. A rebooted
 //!   server that looks running and idle (ACTIVE, no task) but never showed any sign of the
 //!   reboot (no reboot state seen, no `update_time` after the request) is taken as rebooted
@@ -25,10 +25,10 @@ use std::sync::Arc;
 use crate::framework::{Framework, ProviderDefinition, Registry};
 use crate::protocol::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use crate::workspace::client::default_user_agent;
-use crate::workspace::{endpoint, Client, ClientConfig, WaitOptions};
+use crate::workspace::{endpoint, Client, ClientConfig, Poller, WaitOptions};
 use config::{ProviderConfig, ProviderSettings, Resolution, Target, WaitTuning};
 use environment::{Environment, ProcessEnvironment};
-use reboot::RebootResource;
+use reboot::{Handovers, RebootResource};
 
 /// What configure left behind, for every later call.
 #[derive(Clone, Default)]
@@ -37,20 +37,45 @@ pub enum ClientState {
     NotConfigured,
     /// The configuration held values unknown until apply.
     Deferred,
-    Ready {
-        client: Client,
-        wait_options: WaitOptions,
-    },
+    Ready(Session),
+}
+
+/// Everything a configured provider process shares between its calls. Terraform configures a
+/// provider process once, so there is one of each per process: one API client (and with it one
+/// request budget), one [`Poller`] that every wait of every resource (and later every action)
+/// reads, and one place where a destroyed tainted reboot hands its unfinished work to its
+/// replacement. Cheap to clone; clones share everything.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub client: Client,
+    pub poller: Poller,
+    /// `HW_WORKSPACE_POLL_INTERVAL` and `HW_WORKSPACE_SETTLE_TIME` applied.
+    pub wait_options: WaitOptions,
+    pub handovers: Handovers,
+}
+
+impl Session {
+    pub fn new(client: Client, wait_options: WaitOptions) -> Session {
+        Session {
+            poller: Poller::new(client.clone()),
+            client,
+            wait_options,
+            handovers: Handovers::default(),
+        }
+    }
 }
 
 impl ClientState {
     /// The configured client and wait options, or why there are none.
     pub fn client(&self) -> Result<(Client, WaitOptions), Diagnostic> {
+        self.session()
+            .map(|session| (session.client, session.wait_options))
+    }
+
+    /// The configured session (client, shared poller, handovers), or why there is none.
+    pub fn session(&self) -> Result<Session, Diagnostic> {
         match self {
-            ClientState::Ready {
-                client,
-                wait_options,
-            } => Ok((client.clone(), wait_options.clone())),
+            ClientState::Ready(session) => Ok(session.clone()),
             ClientState::Deferred => Err(Diagnostic::error(
                 "Provider configuration not known",
                 "The provider \"workspace\" configuration still held values that are only \
@@ -128,10 +153,7 @@ impl ProviderDefinition for Workspace {
                 ClientState::Deferred
             }
             Resolution::Ready(settings) => match build_client(&settings, terraform_version) {
-                Ok(client) => ClientState::Ready {
-                    client,
-                    wait_options: wait_options(settings.wait),
-                },
+                Ok(client) => ClientState::Ready(Session::new(client, wait_options(settings.wait))),
                 Err(diagnostic) => {
                     diagnostics.push(diagnostic);
                     ClientState::NotConfigured

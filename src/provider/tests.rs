@@ -377,8 +377,24 @@ async fn forty_five_servers_in_three_batches_without_waiting() {
     assert_conforms(&planned.planned_state, &applied.new_state);
     assert_eq!(counts(&sim, &servers), vec![1; 45]);
     assert_eq!(accepted_reboots(&sim), 3);
-    // No waiting: nothing but the three reboot requests was sent.
-    assert_eq!(sim.requests().len(), 3);
+    // No waiting: besides the three reboot requests only the pre-flight's lookups were sent,
+    // all of them before the first reboot request.
+    let requests = sim.requests();
+    let first_reboot = requests
+        .iter()
+        .filter(|r| r.operation == Operation::BatchReboot)
+        .map(|r| r.seq)
+        .min();
+    let others: Vec<_> = requests
+        .iter()
+        .filter(|r| r.operation != Operation::BatchReboot)
+        .collect();
+    assert_eq!(requests.len() - others.len(), 3, "{requests:#?}");
+    assert!(!others.is_empty());
+    assert!(
+        others.iter().all(|r| Some(r.seq) < first_reboot),
+        "{requests:#?}"
+    );
     sim.shutdown().await;
 }
 
@@ -423,8 +439,11 @@ async fn token_and_temporary_credentials_pass_and_a_wrong_secret_fails_with_the_
     assert!(provider.configure(&bad, "1.0.3").await.is_empty());
     let (_, applied) = plan_and_apply(&provider, &Saved::none(), &config).await;
     let text = all_text(&applied.diagnostics);
+    // The pre-flight lookup is the first request, so it meets the refusal.
     assert!(
-        text.contains("HTTP status: 401") && text.contains("APIGW.0301"),
+        text.contains("Pre-flight check failed")
+            && text.contains("401")
+            && text.contains("APIGW.0301"),
         "{text}"
     );
     assert!(!text.contains(wrong_secret) && !text.contains(SK));
@@ -500,13 +519,112 @@ async fn failed_create_reports_every_batch_and_is_replaced_by_the_next_apply() {
     let mut expected = vec![1; 20];
     expected.extend([0; 5]);
     assert_eq!(counts(&sim, &servers), expected);
+    let pending = set_of(&servers[20..]);
+    assert_eq!(get(&applied.new_state, "pending_server_ids"), &pending);
 
-    // Terraform replaces a tainted object: a create from scratch reboots all 25 again.
+    // Terraform replaces a tainted object: it destroys it first, then the replacement takes
+    // over its pending servers and reboots only those.
     sim.set_faults(Faults::default());
-    let (_, applied) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    destroy(&provider, &applied.new_state).await;
+    let (_, replaced) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    assert!(
+        replaced.diagnostics.is_empty(),
+        "{:#?}",
+        replaced.diagnostics
+    );
+    assert_eq!(counts(&sim, &servers), vec![1; 25]);
+    assert_eq!(get(&replaced.new_state, "pending_server_ids"), &set_of(&[]));
+
+    // A handover is taken once: another create of the same servers reboots all of them.
+    let (_, again) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    assert!(again.diagnostics.is_empty(), "{:#?}", again.diagnostics);
+    assert_eq!(counts(&sim, &servers), vec![2; 25]);
+    sim.shutdown().await;
+}
+
+/// A set of strings as cty.
+fn set_of(ids: &[String]) -> Value {
+    Value::Set(ids.iter().map(|id| Value::string(id.as_str())).collect())
+}
+
+/// Destroys `state` as Terraform does: planned null, the state as prior.
+async fn destroy(provider: &WorkspaceProvider, state: &Value) {
+    let applied = provider
+        .apply_resource_change(ApplyRequest {
+            type_name: REBOOT_RESOURCE.to_owned(),
+            prior_state: state.clone(),
+            planned_state: Value::Null,
+            config: Value::Null,
+            planned_private: Vec::new(),
+        })
+        .await;
     assert!(applied.diagnostics.is_empty(), "{:#?}", applied.diagnostics);
-    let mut expected = vec![2; 20];
-    expected.extend([1; 5]);
+    assert_eq!(applied.new_state, Value::Null);
+}
+
+/// Only a replacement with the same server_ids, triggers and type, created after the tainted
+/// object was destroyed, skips the servers it had done; a complete state hands nothing over.
+#[tokio::test]
+async fn the_handover_goes_only_to_a_matching_replacement() {
+    let servers = ids("ho", 3);
+    let sim = simulator(&servers, QUICK).await;
+    let provider = configured(&sim).await;
+    let config = Config::ids(&str_refs(&servers))
+        .triggers(&[("image", "v1")])
+        .wait(false);
+    // A tainted object's state as a failed create leaves it: ho-003 pending.
+    let (_, created) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    assert!(created.diagnostics.is_empty(), "{:#?}", created.diagnostics);
+    assert_eq!(get(&created.new_state, "pending_server_ids"), &set_of(&[]));
+    let mut tainted = created.new_state.clone();
+    if let Value::Object(attributes) = &mut tainted {
+        attributes.insert("pending_server_ids".into(), set_of(&servers[2..]));
+    }
+    assert_eq!(counts(&sim, &servers), [1, 1, 1]);
+
+    // create_before_destroy: the replacement comes first and reboots everything.
+    let (_, first) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    assert!(first.diagnostics.is_empty(), "{:#?}", first.diagnostics);
+    assert_eq!(counts(&sim, &servers), [2, 2, 2]);
+
+    // Other triggers, another type, another server list: each reboots every listed server.
+    let others = [
+        config.clone().triggers(&[("image", "v2")]),
+        config.clone().reboot_type("HARD"),
+        Config::ids(&str_refs(&servers[..2]))
+            .triggers(&[("image", "v1")])
+            .wait(false),
+    ];
+    let mut expected = vec![2u64, 2, 2];
+    for other in others {
+        destroy(&provider, &tainted).await;
+        let (_, applied) = plan_and_apply(&provider, &Saved::none(), &other.value()).await;
+        assert!(applied.diagnostics.is_empty(), "{:#?}", applied.diagnostics);
+        let listed = match get(&other.value(), "server_ids") {
+            Value::Set(ids) => ids.len(),
+            _ => 0,
+        };
+        for count in expected.iter_mut().take(listed) {
+            *count += 1;
+        }
+        assert_eq!(counts(&sim, &servers), expected);
+        // The unmatched handover is still there; take it with the matching create.
+        let (_, matching) = plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+        assert!(
+            matching.diagnostics.is_empty(),
+            "{:#?}",
+            matching.diagnostics
+        );
+        expected[2] += 1;
+        assert_eq!(counts(&sim, &servers), expected);
+    }
+
+    // A complete state (e.g. `-replace` of a healthy resource) hands nothing over.
+    destroy(&provider, &created.new_state).await;
+    plan_and_apply(&provider, &Saved::none(), &config.value()).await;
+    for count in &mut expected {
+        *count += 1;
+    }
     assert_eq!(counts(&sim, &servers), expected);
     sim.shutdown().await;
 }
@@ -611,10 +729,12 @@ async fn a_server_that_ends_in_error_fails_the_wait() {
 
 #[tokio::test]
 async fn the_timeout_bounds_the_apply() {
-    let servers = ids("slow", 1);
+    // Two servers: the pre-flight then lists the project (no request names an ID), and the
+    // reboot request naming `slow-001` is the one that hangs.
+    let servers = ids("slow", 2);
     let sim = simulator(&servers, QUICK).await;
     sim.set_faults(Faults {
-        hang_ids: servers.clone(),
+        hang_ids: servers[..1].to_vec(),
         ..Faults::default()
     });
     let provider = configured(&sim).await;
@@ -665,11 +785,17 @@ async fn stop_interrupts_the_wait_and_says_what_was_done() {
     // (a stop between the simulator counting a reboot and the client reading its answer
     // rightly reports the reboot as not confirmed, which is another test's business).
     eventually(|| {
+        let requests = sim.requests();
+        let last_reboot = requests
+            .iter()
+            .filter(|r| r.operation == Operation::BatchReboot)
+            .map(|r| r.seq)
+            .max();
         counts(&sim, &servers) == [1, 1]
-            && sim
-                .requests()
-                .iter()
-                .any(|r| r.operation == Operation::ShowServer)
+            && requests.iter().any(|r| {
+                matches!(r.operation, Operation::ShowServer | Operation::ListServers)
+                    && Some(r.seq) > last_reboot
+            })
     })
     .await;
     provider.stop();
@@ -696,10 +822,12 @@ async fn stop_interrupts_the_wait_and_says_what_was_done() {
 
 #[tokio::test]
 async fn stop_while_a_request_hangs_saves_nothing() {
-    let servers = ids("hang", 1);
+    // Two servers, so that the pre-flight lists the project and only the reboot request
+    // (naming `hang-001`) hangs.
+    let servers = ids("hang", 2);
     let sim = simulator(&servers, QUICK).await;
     sim.set_faults(Faults {
-        hang_ids: servers.clone(),
+        hang_ids: servers[..1].to_vec(),
         ..Faults::default()
     });
     let provider = Arc::new(configured(&sim).await);
@@ -720,11 +848,11 @@ async fn stop_while_a_request_hangs_saves_nothing() {
     };
     let text = all_text(&applied.diagnostics);
     assert!(
-        text.contains("Interrupted") && text.contains("Not rebooted (1): hang-001"),
+        text.contains("Interrupted") && text.contains("Not rebooted (2): hang-001, hang-002"),
         "{text}"
     );
     assert_eq!(applied.new_state, Value::Null);
-    assert_eq!(counts(&sim, &servers), [0]);
+    assert_eq!(counts(&sim, &servers), [0, 0]);
     sim.shutdown().await;
 }
 
@@ -831,4 +959,42 @@ async fn no_secret_in_trace_output_or_diagnostics() {
             "{secret} in diagnostics"
         );
     }
+}
+
+// ---- configuration hints ----
+
+/// A gateway that does not know the API (404 `APIGW.0101`, e.g. a host that does not serve the
+/// APP API) gets a diagnostic suggesting `endpoint` and its variable.
+#[tokio::test]
+async fn api_not_found_suggests_setting_endpoint() {
+    let servers = ids("nf", 2);
+    let sim = simulator(&servers, QUICK).await;
+    let provider = provider();
+    let config = provider_config(&[
+        (
+            "endpoint",
+            Value::string(format!("{}/not-the-app-api", sim.base_url())),
+        ),
+        ("project_id", Value::string(sim.project_id())),
+        ("access_key", Value::string(AK)),
+        ("secret_key", Value::string(SK)),
+        ("max_retries", Value::Number(0.into())),
+    ]);
+    assert!(provider.configure(&config, "1.0.3").await.is_empty());
+    let resource = Config::ids(&str_refs(&servers)).wait(false).value();
+    let (_, applied) = plan_and_apply(&provider, &Saved::none(), &resource).await;
+    let text = all_text(&applied.diagnostics);
+    for expected in [
+        "HTTP status: 404",
+        "error_code: APIGW.0101",
+        "set `endpoint` (HW_WORKSPACE_ENDPOINT)",
+        "no reboot request was sent",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing in {text}");
+    }
+    assert_eq!(counts(&sim, &servers), [0, 0]);
+    // Other answers get no such hint.
+    assert!(crate::provider::reboot::hint_for(404, Some("WKS.00010404")).is_none());
+    assert!(crate::provider::reboot::hint_for(403, Some("APIGW.0101")).is_none());
+    sim.shutdown().await;
 }

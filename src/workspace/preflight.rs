@@ -246,7 +246,9 @@ impl Client {
             None
         };
 
-        let mut missing: Vec<&str> = Vec::new();
+        // Owned IDs: a stream closure over borrowed `&str` makes this future impossible to
+        // prove `Send` inside `async_trait` methods (rust-lang/rust#102211).
+        let mut missing: Vec<String> = Vec::new();
         match listing {
             Some(count) => {
                 let (servers, pages, sent) = self.list_project(count, cancel, deadline).await?;
@@ -264,20 +266,23 @@ impl Client {
                 report.seen = servers;
                 missing.extend(
                     ids.iter()
-                        .copied()
-                        .filter(|id| !report.servers.contains_key(*id)),
+                        .filter(|id| !report.servers.contains_key(**id))
+                        .map(|id| id.to_string()),
                 );
             }
             None => {
                 report.method = LookupMethod::PerId;
-                missing.extend(ids.iter().copied());
+                missing.extend(ids.iter().map(|id| id.to_string()));
             }
         }
 
         // Per-ID lookups: every ID (per-ID method) or the ones the listing did not show.
         let concurrency = self.config().max_concurrency.max(1);
-        let looked_up: Vec<(&str, Attempted<AppServer>)> = stream::iter(missing)
-            .map(|id| async move { (id, self.get_server_attempted(id, cancel, deadline).await) })
+        let looked_up: Vec<(String, Attempted<AppServer>)> = stream::iter(missing)
+            .map(|id: String| async move {
+                let attempted = self.get_server_attempted(&id, cancel, deadline).await;
+                (id, attempted)
+            })
             .buffer_unordered(concurrency)
             .collect()
             .await;
@@ -286,11 +291,11 @@ impl Client {
             match attempted.result {
                 Ok(server) => {
                     report.seen.push(server.clone());
-                    report.servers.insert(id.to_string(), server);
+                    report.servers.insert(id, server);
                 }
                 Err(ClientError::Api(api)) if api.is_not_found() => {
                     report.problems.push(PreflightProblem {
-                        server_id: id.to_string(),
+                        server_id: id,
                         kind: ProblemKind::NotFound,
                     });
                 }

@@ -254,8 +254,12 @@ async fn invoke_reboots_40_servers_streaming_progress_then_one_completed() {
         "each server rebooted once: {counts:?}"
     );
     let lines = &invoked.progress;
+    assert_eq!(
+        lines[0], "Checking 40 server(s) before rebooting.",
+        "{lines:?}"
+    );
     assert!(
-        lines[0].starts_with("Rebooting 40 server(s) (SOFT) in 2 request(s)"),
+        lines[1].starts_with("Rebooting 40 server(s) (SOFT) in 2 request(s)"),
         "{lines:?}"
     );
     assert!(invoked.has_progress("Reboot request 1/2 accepted: 20 server(s), srv-0001 … srv-0020."));
@@ -380,6 +384,30 @@ async fn partial_failure_is_reported_in_the_one_completed_event() {
     let counts = simulator.reboot_counts();
     assert_eq!(counts.get("srv-0001"), Some(&1));
     assert_eq!(counts.get("srv-0021").copied().unwrap_or(0), 0);
+}
+
+#[tokio::test]
+async fn a_missing_or_frozen_server_stops_the_action_before_any_reboot() {
+    let simulator = LocalSimulator::with_servers(6, quick());
+    simulator
+        .freeze_server("srv-0002")
+        .expect("srv-0002 exists");
+    let (served, mut client) = configured(&simulator).await;
+    let mut listed = ids(6);
+    listed.push("srv-9999".into());
+    let config = action_config(&served.action_type, &listed, &[]);
+    let invoked = invoke(&served, &mut client, &config).await;
+
+    let found = errors(&invoked.completed);
+    assert_eq!(found.len(), 1, "{:?}", invoked.completed);
+    assert_eq!(found[0].summary, "Servers cannot be rebooted");
+    let detail = &found[0].detail;
+    assert!(detail.contains("srv-9999"), "{detail}");
+    assert!(detail.contains("srv-0002"), "{detail}");
+    assert!(detail.contains("no reboot request was sent"), "{detail}");
+    // The pre-flight refused before the first reboot request.
+    let counts = simulator.reboot_counts();
+    assert!(counts.values().all(|count| *count == 0), "{counts:?}");
 }
 
 #[tokio::test]

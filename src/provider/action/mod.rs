@@ -30,10 +30,11 @@ use super::reboot::report::{failure_diagnostics_then, list, Outcome};
 use super::reboot::validate::parse_timeout;
 use super::ClientState;
 use crate::framework::{Action, Context};
-use crate::protocol::diagnostics::{Diagnostic, Diagnostics};
+use crate::protocol::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use crate::protocol::provider::ActionProgress;
 use crate::provider::duration::format_go_duration;
-use crate::workspace::{Poller, RebootType};
+use crate::provider::reboot::preflight::{check_servers, Refusal};
+use crate::workspace::RebootType;
 use execute::{execute, Executed, Execution};
 use model::RebootActionConfig;
 use progress::Reporter;
@@ -118,8 +119,10 @@ impl Action<ClientState> for RebootAction {
             Ok(job) => job,
             Err(diagnostic) => return diagnostic.into(),
         };
-        let (client, wait_options) = match context.data.client() {
-            Ok(client) => client,
+        // The provider process's one session: its poller is shared with every resource and
+        // every other action waiting in the same run.
+        let session = match context.data.session() {
+            Ok(session) => session,
             Err(diagnostic) => return diagnostic.into(),
         };
         let reporter = Reporter::new(
@@ -128,13 +131,39 @@ impl Action<ClientState> for RebootAction {
             job.wait,
             job.timeout,
         );
-        // Until the provider shares one poller between all its calls, each invocation has its
-        // own; `execute` takes whichever it is given.
-        let poller = Poller::new(client);
         let started = tokio::time::Instant::now();
+        // The same pre-flight as the resource's: a typo or a frozen server among the IDs stops
+        // the action before any reboot request.
+        reporter.say(format!(
+            "Checking {} server(s) before rebooting.",
+            job.servers.len()
+        ));
+        if let Err(refusal) = check_servers(
+            &session.poller,
+            &job.servers,
+            &context.cancel,
+            started + job.timeout,
+        )
+        .await
+        {
+            return match refusal {
+                Refusal::Problems(diagnostic) => {
+                    diagnostic.at(AttributePath::attribute("server_ids")).into()
+                }
+                Refusal::Lookup(error) => Diagnostic::error(
+                    "Pre-flight check failed",
+                    format!(
+                        "Before rebooting, the action looks up the {} listed server(s); that \
+                         lookup did not finish, so no reboot request was sent at all: {error}",
+                        job.servers.len()
+                    ),
+                )
+                .into(),
+            };
+        }
         let executed = execute(
-            &poller,
-            wait_options,
+            &session.poller,
+            session.wait_options.clone(),
             &Execution {
                 servers: &job.servers,
                 reboot_type: job.reboot_type,

@@ -1,23 +1,33 @@
-//! ApplyResourceChange for `workspace_app_server_reboot`, in four steps:
-//! read the plan ([`Job`]) → what to reboot ([`Job::targets`]) → run ([`run`]) → record the
-//! outcome ([`record`]).
+//! ApplyResourceChange for `workspace_app_server_reboot`, in five steps:
+//! read the plan ([`Job`]) → what to reboot ([`Job::targets`]) → check those
+//! servers ([`preflight`]) → run ([`run`]) → record the outcome ([`record`]).
 //!
-//! - Delete: no API call (the framework's default), null state.
+//! - Delete: no API call; a state with pending servers leaves a handover for its
+//!   replacement (see `handover`). Null state.
 //! - Update whose plan kept `rebooted_at` known: no API call; the new settings are recorded.
 //! - Create, or update whose plan made `rebooted_at` unknown (triggers changed): reboot every
 //!   listed server — minus those an unfinished earlier apply towards the same triggers already
-//!   did — and wait for them when `wait_for_ready`, all within `timeouts.create|update`.
+//!   did (the private progress of an update, the handover of a destroyed tainted object for a
+//!   create, see `handover`) — and wait for them when `wait_for_ready`, all within `timeouts.create|update`.
+//! - Before the first reboot request the servers about to be rebooted (only those) are looked
+//!   up; if any does not exist, is frozen or is in a dead end, no reboot is sent at all and the
+//!   state stays as it was (see `preflight`).
 //!
 //! What is saved when that fails part-way is `record`'s business.
 //!
 //! [`run`]: super::run::run
 //! [`record`]: super::record::record
+//! [`preflight`]: super::preflight::check
+
+use tokio::time::Instant;
 
 use super::job::Job;
 use super::model::RebootState;
-use super::record::record;
+use super::preflight::{check, refused};
+use super::record::{record, Earlier};
 use super::run::run;
 use crate::framework::{Applied, Context, Create, Update, Value};
+use crate::protocol::diagnostics::Diagnostics;
 use crate::provider::ClientState;
 
 pub async fn create(
@@ -49,6 +59,16 @@ pub async fn update(
     reboot(context, Some(&request.prior), state, &request.private).await
 }
 
+/// Leaves the unfinished work of a destroyed object for its replacement.
+pub fn delete(context: &Context<ClientState>, prior: &RebootState) -> Diagnostics {
+    // Without a configured provider there is no process-wide place to leave it: then the
+    // replacement reboots every server, as without a handover.
+    if let Ok(session) = context.data.session() {
+        session.handovers.leave(prior);
+    }
+    Diagnostics::new()
+}
+
 /// The reboot step of a create (`prior` is `None`) or an update.
 async fn reboot(
     context: &Context<ClientState>,
@@ -60,13 +80,30 @@ async fn reboot(
         Ok(job) => job,
         Err(diagnostic) => return Applied::nothing(diagnostic),
     };
-    let (client, wait_options) = match context.data.client() {
-        Ok(client) => client,
+    let session = match context.data.session() {
+        Ok(session) => session,
         Err(diagnostic) => return Applied::nothing(diagnostic),
     };
-    let targets = job.targets(prior.map(|_| private));
-    let ran = run(&client, wait_options, &job, &targets, &context.cancel).await;
-    record(&job, &targets, &ran, prior, state)
+    let deadline = Instant::now() + job.timeout;
+    let (targets, earlier) = match prior {
+        Some(prior) => (
+            job.targets(Some(private)),
+            Earlier::Update {
+                prior,
+                private: private.to_vec(),
+            },
+        ),
+        None => match session.handovers.take(&job) {
+            Some(handover) => (job.targets_after(&handover), Earlier::Replaced(handover)),
+            None => (job.targets(None), Earlier::Nothing),
+        },
+    };
+    if let Err(diagnostic) = check(&session.poller, &job, &targets, &context.cancel, deadline).await
+    {
+        return refused(diagnostic, &earlier, state);
+    }
+    let ran = run(&session, &job, &targets, &context.cancel, deadline).await;
+    record(&job, &targets, &ran, &earlier, state)
 }
 
 /// A random 128-bit identity: the resource has no remote ID of its own.

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use super::handover::Handover;
 use super::model::RebootState;
 use super::progress::{normalized_triggers, triggers_fingerprint, RebootProgress};
 use super::validate::parse_timeout;
@@ -103,6 +104,20 @@ impl Job {
             .collect();
         Targets {
             done_before,
+            to_reboot,
+        }
+    }
+
+    /// What to reboot when a destroyed object of the same `server_ids`, triggers and type
+    /// handed over its unfinished work: only its pending servers.
+    pub fn targets_after(&self, handover: &Handover) -> Targets {
+        let (to_reboot, done): (Vec<String>, Vec<String>) = self
+            .server_ids
+            .iter()
+            .cloned()
+            .partition(|id| handover.pending.contains(id));
+        Targets {
+            done_before: done.into_iter().collect(),
             to_reboot,
         }
     }

@@ -5,14 +5,18 @@
 //! - `model`: the attribute declarations and the typed state.
 //! - `validate`: the validators the declarations name.
 //! - `plan`: whether an update reboots.
-//! - `apply` → `job` → `run` → `record`: the reboot itself, and what is saved.
-//! - `progress`, `report`: partial-failure bookkeeping and diagnostics.
+//! - `apply` → `job` → `preflight` → `run` → `record`: the reboot itself, and what is saved.
+//! - `progress`, `handover`, `report`: partial-failure bookkeeping (an update's private
+//!   progress; a destroyed tainted create's pending servers handed to its replacement) and
+//!   diagnostics.
 //! - `upgrade`: state written by earlier schema versions.
 
 mod apply;
+mod handover;
 mod job;
 pub mod model;
 mod plan;
+pub(crate) mod preflight;
 mod progress;
 mod record;
 pub(crate) mod report;
@@ -23,10 +27,12 @@ pub(crate) mod validate;
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
+pub use handover::{Handover, Handovers};
 pub use job::DEFAULT_TIMEOUT;
 pub use model::{RebootState, Timeouts, DEFAULT_TYPE, DEFAULT_WAIT_FOR_READY};
 pub use plan::reboot_planned;
 pub use progress::{normalized_triggers, triggers_fingerprint, RebootProgress};
+pub use report::hint_for;
 
 use super::ClientState;
 use crate::framework::{Applied, Context, Create, PlanChange, Resource, Update};
@@ -36,7 +42,9 @@ use crate::protocol::diagnostics::{Diagnostic, Diagnostics};
 pub const REBOOT_RESOURCE: &str = "workspace_app_server_reboot";
 
 /// Schema version of `workspace_app_server_reboot`. Version 0 had the same shape; the upgrade
-/// path from it is kept (and tested) so state written by early builds keeps working.
+/// path from it is kept (and tested) so state written by early builds keeps working. Adding the
+/// computed `pending_server_ids` did not change the version: a state without it reads it as
+/// null ("not recorded"), which hands nothing over, exactly as before it existed.
 pub const REBOOT_SCHEMA_VERSION: i64 = 1;
 
 /// The resource.
@@ -78,6 +86,11 @@ impl Resource<ClientState> for RebootResource {
         request: Update<RebootState>,
     ) -> Applied<RebootState> {
         apply::update(context, request).await
+    }
+
+    /// No API call; a tainted object's unfinished work is left for its replacement.
+    async fn delete(&self, context: &Context<ClientState>, prior: RebootState) -> Diagnostics {
+        apply::delete(context, &prior)
     }
 
     fn upgrade(&self, version: i64, raw_state: &Json) -> Result<RebootState, Diagnostics> {

@@ -68,6 +68,19 @@ crate::model! {
                  In a plan it is \"(known after apply)\" exactly when the step will reboot \
                  servers.",
             ),
+        pub pending_server_ids: Value<Set<Value<String>>> = Attr::computed()
+            .plan(PlanBehaviour::UnknownWhenActing)
+            .description(
+                "Servers of `server_ids` that the reboot this state stands for has not finished: \
+                 not rebooted, or (with `wait_for_ready`) not seen ready. Empty when that reboot \
+                 is complete. After a create that failed part-way (the resource is then \
+                 tainted) it lists what the replacement still has to reboot: when the tainted \
+                 object is destroyed and its replacement created in the same apply with the \
+                 same `server_ids`, `triggers` and `type`, only these servers are rebooted (see \
+                 Partial failures). After a trigger change that failed part-way the state keeps \
+                 the previous triggers and this list unchanged; the error names the servers not \
+                 done. Null in states written before this attribute existed.",
+            ),
         pub timeouts: Value<Timeouts> = Block::single().description(
             "Bounds on one whole apply step (requests, retries and waiting), as Go-style \
              durations: `\"90s\"`, `\"30m\"`, `\"1h30m\"`, `\"1.5h\"`. Zero, negative or \

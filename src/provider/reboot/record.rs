@@ -1,17 +1,19 @@
 //! The last step of a reboot apply: what is saved, so that the state tells the truth and the
 //! next apply finishes the job.
 //!
-//! - Success: the planned values, with `rebooted_at`.
-//! - Failed create with something rebooted: the state (with `rebooted_at` set). Terraform
-//!   taints a create that reports errors, so the next apply replaces it and reboots all servers
-//!   again — a replacement is a new create, with no memory of the old one.
-//! - Failed create with nothing rebooted: nothing, so the next apply simply creates again (a
+//! - Success: the planned values, with `rebooted_at` and an empty `pending_server_ids`.
+//! - Failed create with something done (now, or by the destroyed tainted object it took over):
+//!   the state, with `rebooted_at` and `pending_server_ids` listing the servers not done.
+//!   Terraform taints a create that reports errors, so the next apply replaces it; when the
+//!   replacement is created right after the tainted object is destroyed, in the same process,
+//!   with the same `server_ids`, triggers and type, it reboots only those (see `handover`).
+//! - Failed create with nothing done: nothing, so the next apply simply creates again (a
 //!   tainted object would claim a reboot that never happened).
-//! - Failed update: the planned values but with the PRIOR `triggers`, so the next plan still
-//!   sees the trigger change and plans the reboot again; `rebooted_at` is the time of this
-//!   attempt if it rebooted anything, else the prior one. The servers done so far are recorded
-//!   in the private state for this target triggers value (see `progress`), so the next apply
-//!   reboots only the rest.
+//! - Failed update: the planned values but with the PRIOR `triggers` and `pending_server_ids`,
+//!   so the next plan still sees the trigger change and plans the reboot again; `rebooted_at`
+//!   is the time of this attempt if it rebooted anything, else the prior one. The servers done
+//!   so far are recorded in the private state for this target triggers value (see
+//!   `progress`), so the next apply reboots only the rest.
 //!
 //! A server counts as done when its reboot was accepted and, if waiting was asked, it was seen
 //! ready again. Anything less (a request that got no answer, a server in ERROR, a wait cut
@@ -22,20 +24,34 @@ use std::collections::BTreeSet;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::handover::Handover;
 use super::job::{Job, Targets};
 use super::model::RebootState;
 use super::progress::RebootProgress;
 use super::report::{failure_diagnostics, Outcome};
 use super::run::Ran;
-use crate::framework::{Applied, Value};
+use crate::framework::{Applied, Set, Value};
 use crate::protocol::diagnostics::Diagnostics;
 use crate::workspace::WaitOutcome;
+
+/// What came before this apply step.
+pub enum Earlier<'a> {
+    /// A create with nothing to resume.
+    Nothing,
+    /// A create resuming the unfinished work of a destroyed tainted object.
+    Replaced(Handover),
+    /// An update: the prior state and the private progress it came with.
+    Update {
+        prior: &'a RebootState,
+        private: Vec<u8>,
+    },
+}
 
 pub fn record(
     job: &Job,
     targets: &Targets,
     ran: &Ran,
-    prior: Option<&RebootState>,
+    earlier: &Earlier<'_>,
     mut state: RebootState,
 ) -> Applied<RebootState> {
     let done = done(targets, ran);
@@ -46,27 +62,43 @@ pub fn record(
         .cloned()
         .collect();
     let rebooted_any = !ran.report.rebooted.is_empty();
-    state.rebooted_at = rebooted_at(prior, ran.requested_at, rebooted_any, pending.is_empty());
+    let prior_time = match earlier {
+        Earlier::Nothing => Value::Null,
+        Earlier::Replaced(handover) => handover.rebooted_at.clone(),
+        Earlier::Update { prior, .. } => prior.rebooted_at.clone(),
+    };
+    state.rebooted_at = rebooted_at(
+        prior_time,
+        ran.requested_at,
+        rebooted_any,
+        pending.is_empty(),
+    );
     if pending.is_empty() {
         tracing::info!(
             rebooted = ran.report.rebooted.len(),
             "workspace_app_server_reboot: done"
         );
+        state.pending_server_ids = Value::Known(Set::default());
         return saved(state, Vec::new(), Diagnostics::new());
     }
     let diagnostics = failure(job, targets, ran, &pending);
-    match prior {
+    match earlier {
         // Nothing happened: save nothing, so the next apply creates again.
-        None if !rebooted_any => Applied {
+        Earlier::Nothing | Earlier::Replaced(_) if !rebooted_any && done.is_empty() => Applied {
             state: None,
             private: Vec::new(),
             diagnostics,
         },
-        // Terraform taints the object; the replacement reboots everything.
-        None => saved(state, Vec::new(), diagnostics),
-        Some(prior) => {
+        // Terraform taints the object; its replacement takes over the pending servers.
+        Earlier::Nothing | Earlier::Replaced(_) => {
+            state.pending_server_ids =
+                Value::Known(Set::new(pending.iter().cloned().map(Value::Known)));
+            saved(state, Vec::new(), diagnostics)
+        }
+        Earlier::Update { prior, .. } => {
             // Keep the prior triggers so the change is planned again, and remember progress.
             state.triggers = prior.triggers.clone();
+            state.pending_server_ids = prior.pending_server_ids.clone();
             let private = if done.is_empty() {
                 Vec::new()
             } else {
@@ -117,12 +149,11 @@ fn done(targets: &Targets, ran: &Ran) -> BTreeSet<String> {
 /// The time of this attempt when it rebooted anything (or completed without a prior time);
 /// otherwise the prior time stands.
 fn rebooted_at(
-    prior: Option<&RebootState>,
+    prior_time: Value<String>,
     requested_at: OffsetDateTime,
     rebooted_any: bool,
     complete: bool,
 ) -> Value<String> {
-    let prior_time = prior.map_or(Value::Null, |prior| prior.rebooted_at.clone());
     if rebooted_any || (complete && !prior_time.is_known()) {
         Value::Known(rfc3339_seconds(requested_at))
     } else {

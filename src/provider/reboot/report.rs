@@ -65,8 +65,28 @@ pub fn failure_diagnostics_then(outcome: &Outcome<'_>, next: &str) -> Diagnostic
 fn batch_failure(failure: &BatchFailure, outcome: &Outcome<'_>) -> Diagnostic {
     let count = failure.server_ids.len();
     let mut detail = String::new();
-    match failure.error.api_error() {
-        Some(api) if matches!(failure.error, ClientError::Api(_)) => {
+    error_lines(&failure.error, &mut detail);
+    if matches!(failure.error, ClientError::DeadlineExceeded { .. }) {
+        let _ = writeln!(
+            detail,
+            "The {} bound of {} ran out.",
+            outcome.timeout_label,
+            format_go_duration(outcome.timeout)
+        );
+    }
+    let _ = write!(detail, "servers ({count}): {}", list(&failure.server_ids));
+    Diagnostic::error(
+        format!("Reboot request failed for {count} server(s)"),
+        detail,
+    )
+}
+
+/// The API's own words for `error` — HTTP status, `error_code`, `error_msg`, request id and,
+/// for a signature mismatch, the gateway's canonical request — or the client's message for
+/// anything else; with a hint where the answer points at the configuration.
+pub fn error_lines(error: &ClientError, detail: &mut String) {
+    match error.api_error() {
+        Some(api) if matches!(error, ClientError::Api(_)) => {
             let _ = writeln!(detail, "HTTP status: {}", api.status);
             let _ = writeln!(
                 detail,
@@ -87,24 +107,32 @@ fn batch_failure(failure: &BatchFailure, outcome: &Outcome<'_>) -> Diagnostic {
                      a wrong endpoint changed the request):\n{canonical}"
                 );
             }
-        }
-        _ => {
-            let _ = writeln!(detail, "error: {}", failure.error);
-            if matches!(failure.error, ClientError::DeadlineExceeded { .. }) {
-                let _ = writeln!(
-                    detail,
-                    "The {} bound of {} ran out.",
-                    outcome.timeout_label,
-                    format_go_duration(outcome.timeout)
-                );
+            if let Some(hint) = hint_for(api.status, api.error_code.as_deref()) {
+                let _ = writeln!(detail, "{hint}");
             }
         }
+        _ => {
+            let _ = writeln!(detail, "error: {error}");
+        }
     }
-    let _ = write!(detail, "servers ({count}): {}", list(&failure.server_ids));
-    Diagnostic::error(
-        format!("Reboot request failed for {count} server(s)"),
-        detail,
-    )
+}
+
+/// What to do about an answer that points at the provider's configuration.
+pub fn hint_for(status: u16, error_code: Option<&str>) -> Option<String> {
+    match (status, error_code) {
+        // The gateway does not know this API at this host: most likely the host derived from
+        // `region` is not the one serving the APP API there (no public source settles the
+        // host outside mainland China).
+        (404, Some("APIGW.0101")) => Some(format!(
+            "The API gateway at this address does not know the Workspace APP API. Outside \
+             mainland China the host serving it is not settled by any public source: set \
+             `endpoint` ({}) to the base URL your console or Huawei support gives for the \
+             Workspace APP API in your region, e.g. \"https://appstream.<region>.<cloud>\" or \
+             \"https://workspace.<region>.<cloud>\".",
+            crate::provider::config::ENDPOINT.env()
+        )),
+        _ => None,
+    }
 }
 
 fn not_ready(wait: &WaitReport, outcome: &Outcome<'_>) -> Option<Diagnostic> {
@@ -172,7 +200,7 @@ fn summary(outcome: &Outcome<'_>, next: &str) -> Diagnostic {
     if !outcome.done_before.is_empty() {
         let _ = writeln!(
             detail,
-            "Already done by an earlier apply towards the same triggers ({}): {}.",
+            "Already done by an earlier unfinished apply of the same reboot ({}): {}.",
             outcome.done_before.len(),
             list(outcome.done_before)
         );
@@ -216,10 +244,15 @@ fn summary(outcome: &Outcome<'_>, next: &str) -> Diagnostic {
 /// What the resource's next apply does (the state it leaves is `record`'s business).
 fn resource_next_step(outcome: &Outcome<'_>) -> String {
     let anything_rebooted = !outcome.reboot.rebooted.is_empty();
-    if outcome.creating && anything_rebooted {
+    if outcome.creating && (anything_rebooted || !outcome.done_before.is_empty()) {
         format!(
-            "Terraform marks this resource as tainted: the next apply replaces it, which reboots \
-             all {} listed servers again.",
+            "Terraform marks this resource as tainted and the state lists the servers not done \
+             in pending_server_ids. The next apply replaces the resource: when it destroys the \
+             tainted object first (the default; not with create_before_destroy) and the \
+             replacement has the same server_ids, triggers and type, the replacement reboots \
+             only the {} server(s) not done: {}. Otherwise it reboots all {} listed servers.",
+            outcome.pending.len(),
+            list(outcome.pending),
             outcome.listed.len()
         )
     } else if outcome.creating {

@@ -1,12 +1,18 @@
-//! The third step of a reboot apply: send the reboot requests, then wait for the servers when
+//! The run step of a reboot apply: send the reboot requests, then wait for the servers when
 //! asked, all under one deadline and the provider's stop signal.
+//!
+//! Kept to this one small function on purpose: the rolling (wave) engine of
+//! `workspace::rollout` is meant to replace it whole, taking the same inputs and giving a
+//! [`Ran`]. The wait goes through the process's one [`Poller`](crate::workspace::Poller), so
+//! every resource waiting in the same apply shares its polling rounds.
 
 use time::OffsetDateTime;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::job::{Job, Targets};
-use crate::workspace::{Client, RebootReport, WaitOptions, WaitReport};
+use crate::provider::Session;
+use crate::workspace::{RebootReport, WaitOptions, WaitReport};
 
 /// What running a job produced.
 #[derive(Debug)]
@@ -21,13 +27,12 @@ pub struct Ran {
 }
 
 pub async fn run(
-    client: &Client,
-    wait_options: WaitOptions,
+    session: &Session,
     job: &Job,
     targets: &Targets,
     cancel: &CancellationToken,
+    deadline: Instant,
 ) -> Ran {
-    let deadline = Instant::now() + job.timeout;
     let requested_at = OffsetDateTime::now_utc();
     tracing::info!(
         servers = targets.to_reboot.len(),
@@ -39,17 +44,19 @@ pub async fn run(
     let report = if targets.to_reboot.is_empty() {
         RebootReport::default()
     } else {
-        client
+        session
+            .client
             .batch_reboot(&targets.to_reboot, job.reboot_type, cancel, deadline)
             .await
     };
     let wait = if job.wait && !report.rebooted.is_empty() {
         let options = WaitOptions {
             reboot_requested_at: Some(requested_at),
-            ..wait_options
+            ..session.wait_options.clone()
         };
         Some(
-            client
+            session
+                .poller
                 .wait_until_ready(&report.rebooted, &options, cancel, deadline)
                 .await,
         )

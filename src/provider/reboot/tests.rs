@@ -118,6 +118,7 @@ impl Config {
             ("triggers", self.triggers.clone()),
             ("wait_for_ready", self.wait_for_ready.clone()),
             ("rebooted_at", Value::Null),
+            ("pending_server_ids", Value::Null),
             ("timeouts", self.timeouts.clone()),
         ])
     }
@@ -131,7 +132,7 @@ pub(crate) fn proposed(prior: &Value, config: &Value) -> Value {
     if prior.is_null() {
         return out;
     }
-    for name in ["id", "rebooted_at"] {
+    for name in ["id", "rebooted_at", "pending_server_ids"] {
         set_attr(&mut out, name, get(prior, name).clone());
     }
     for name in ["type", "wait_for_ready"] {
@@ -216,7 +217,7 @@ fn reboot_schema_shape() {
         crate::protocol::cty::Type::map(crate::protocol::cty::Type::String)
     );
     assert!(attr("triggers").optional && !attr("triggers").computed);
-    for computed in ["id", "rebooted_at"] {
+    for computed in ["id", "rebooted_at", "pending_server_ids"] {
         assert!(attr(computed).computed && !attr(computed).optional && !attr(computed).required);
     }
     assert_eq!(block.block_types.len(), 1);
@@ -239,6 +240,7 @@ fn reboot_schema_shape() {
         names,
         [
             "id",
+            "pending_server_ids",
             "rebooted_at",
             "server_ids",
             "timeouts",
@@ -566,14 +568,26 @@ fn upgrade_from_version_0_and_1() {
             &Value::Map(BTreeMap::from([("image".to_owned(), Value::string("v1"))]))
         );
         assert!(state.get_attr("removed_attribute").is_none());
+        // Written before `pending_server_ids` existed: null, "not recorded", which hands
+        // nothing over to a replacement.
+        assert!(get(state, "pending_server_ids").is_null());
     }
     // Missing attributes are null; the object has exactly the current attributes.
     let response = upgrade(0, &serde_json::json!({"id": "x", "server_ids": ["a"]}));
     let Value::Object(attributes) = &response.upgraded_state else {
         panic!("an object: {response:#?}");
     };
-    assert_eq!(attributes.len(), 7);
+    assert_eq!(attributes.len(), 8);
     assert!(attributes["triggers"].is_null() && attributes["timeouts"].is_null());
+    // A current state with the attribute keeps it.
+    let mut current = raw.clone();
+    current["pending_server_ids"] = serde_json::json!(["b"]);
+    let response = upgrade(1, &current);
+    assert!(response.diagnostics.is_empty(), "{response:#?}");
+    assert_eq!(
+        get(&response.upgraded_state, "pending_server_ids"),
+        &Value::Set(vec![Value::string("b")])
+    );
 }
 
 #[test]
