@@ -43,9 +43,11 @@
 //!   (the queued ones included). When the pages are no more than the demand (ties go to the
 //!   listing) the project is listed and kept as the shared listing; otherwise this pre-flight
 //!   sends one GET per server.
-//! - So `k` pre-flights of `n` servers each, all within the window, cost one probe plus
-//!   `min`-ish of `⌈count / 100⌉` pages and `k · n` GETs, instead of `k · (1 + min(n, pages))`:
-//!   e.g. 10 × 20 servers in a project of 2,000 cost 21 requests instead of 210.
+//! - So `k` pre-flights of `n` servers each, all within the window, cost one probe and
+//!   `⌈count / 100⌉` pages (plus a GET for each ID missing from the listing) when those pages
+//!   are no more than `k · n`, instead of up to `k · (1 + n)` when each looks on its own: e.g.
+//!   10 × 20 servers in a project of 2,000 cost 21 requests instead of 210. (Later pre-flights
+//!   in a burst see the whole burst's demand; the first of a burst may still choose GETs.)
 //! - A server missing from the listing is still confirmed by its own GET, so a listing that
 //!   shifted while it was paged never makes a real server look absent.
 //! - The trade-off: a server that becomes frozen, dead or deleted within the window after the
