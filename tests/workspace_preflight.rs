@@ -228,3 +228,191 @@ async fn a_failing_lookup_fails_the_preflight() {
     assert!(matches!(error, ClientError::Cancelled { .. }), "{error:?}");
     sim.shutdown().await;
 }
+
+/// Pre-flights through one poller, as the resources of one apply run them.
+mod shared_listing {
+    use super::*;
+    use futures::future::join_all;
+    use tfws::workspace::poller::Poller;
+
+    fn batch(k: u32) -> Vec<String> {
+        ids(k * 20 + 1..=k * 20 + 20)
+    }
+
+    #[tokio::test]
+    async fn concurrent_preflights_share_one_listing_and_reuse_it_within_the_window() {
+        let sim = start(2_000, Vec::new()).await;
+        let poller = Poller::new(client(&sim));
+        poller.set_listing_window(Duration::from_secs(60));
+        let cancel = CancellationToken::new();
+        let mut batches: Vec<Vec<String>> = (0..10).map(batch).collect();
+        batches[3].push("srv-nope".into());
+
+        // Alone, each would cost the probe and 20 GETs (20 pages tie with 20 GETs): 210.
+        let reports = join_all(
+            batches
+                .iter()
+                .map(|wanted| poller.preflight(wanted, &cancel, deadline())),
+        )
+        .await;
+        let log = sim.requests();
+        let lists: Vec<_> = log
+            .iter()
+            .filter(|r| r.operation == Operation::ListServers)
+            .collect();
+        let gets: Vec<_> = log
+            .iter()
+            .filter(|r| r.operation != Operation::ListServers)
+            .collect();
+        assert_eq!(lists.len(), 21, "one probe and 20 pages");
+        assert_eq!(
+            lists
+                .iter()
+                .filter(|r| query_of(r).get("limit").map(String::as_str) == Some("1"))
+                .count(),
+            1,
+            "one count probe"
+        );
+        // The ID missing from the listing is confirmed by its own GET, and only it.
+        assert_eq!(gets.len(), 1, "{gets:?}");
+        assert!(gets[0].path.ends_with("/srv-nope"), "{:?}", gets[0].path);
+
+        let mut sent = 0;
+        for (k, report) in reports.into_iter().enumerate() {
+            let report = report.expect("pre-flight succeeds");
+            sent += report.requests_sent;
+            assert_eq!(report.servers.len(), 20, "batch {k}");
+            assert!(
+                batches[k]
+                    .iter()
+                    .all(|id| id == "srv-nope"
+                        || report.group_of(id) == Some(DEFAULT_SERVER_GROUP_ID)),
+                "batch {k}"
+            );
+            assert!(matches!(
+                report.method,
+                LookupMethod::ProjectListing { pages: 20 }
+            ));
+            if k == 3 {
+                assert_eq!(report.problems.len(), 1);
+                assert_eq!(report.problems[0].server_id, "srv-nope");
+                assert_eq!(report.problems[0].kind, ProblemKind::NotFound);
+            } else {
+                assert!(report.is_clear(), "batch {k}: {}", report.problems_text());
+            }
+        }
+        assert_eq!(
+            sent,
+            log.len(),
+            "every request is counted by exactly one pre-flight"
+        );
+
+        // The next pre-flights within the window read the same listing: no request at all.
+        sim.clear_requests();
+        for k in 10..13 {
+            let report = poller
+                .preflight(&batch(k), &cancel, deadline())
+                .await
+                .expect("pre-flight succeeds");
+            assert!(report.is_clear());
+            assert_eq!(report.servers.len(), 20);
+            assert_eq!(report.requests_sent, 0);
+        }
+        assert_eq!(sim.requests().len(), 0);
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_listing_older_than_the_window_is_not_trusted() {
+        let sim = start(2_000, Vec::new()).await;
+        let poller = Poller::new(client(&sim));
+        let window = Duration::from_millis(200);
+        poller.set_listing_window(window);
+        let cancel = CancellationToken::new();
+        let first = poller
+            .preflight(&batch(0), &cancel, deadline())
+            .await
+            .expect("pre-flight succeeds");
+        // Alone: 20 pages against 20 GETs, a tie, goes to the listing.
+        assert_eq!(first.method, LookupMethod::ProjectListing { pages: 20 });
+        assert_eq!(first.requests_sent, 21);
+        assert_eq!(sim.requests().len(), 21);
+
+        // Frozen after the listing: a pre-flight after the window must see it.
+        sim.set_server_status(
+            "srv-0025",
+            StatusOverride {
+                status: Some("FREEZE".into()),
+                ..StatusOverride::default()
+            },
+        )
+        .expect("srv-0025 exists");
+        tokio::time::sleep(window * 2).await;
+        sim.clear_requests();
+        let second = poller
+            .preflight(&batch(1), &cancel, deadline())
+            .await
+            .expect("pre-flight succeeds");
+        let log = sim.requests();
+        assert_eq!(second.requests_sent, log.len());
+        assert_eq!(log.len(), 21, "probed and listed again");
+        assert!(log.iter().all(|r| r.operation == Operation::ListServers));
+        assert_eq!(second.problems.len(), 1, "{}", second.problems_text());
+        assert_eq!(second.problems[0].server_id, "srv-0025");
+        assert!(matches!(
+            second.problems[0].kind,
+            ProblemKind::Frozen { .. }
+        ));
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn few_servers_in_a_big_project_still_go_one_by_one() {
+        let sim = start(2_000, Vec::new()).await;
+        let poller = Poller::new(client(&sim));
+        poller.set_listing_window(Duration::from_secs(60));
+        let cancel = CancellationToken::new();
+        let report = poller
+            .preflight(&ids(7..=9), &cancel, deadline())
+            .await
+            .expect("pre-flight succeeds");
+        assert!(report.is_clear());
+        assert_eq!(report.method, LookupMethod::PerId);
+        // The count probe and three GETs (the group's size is learnt with one more request).
+        let log = sim.requests();
+        assert_eq!(
+            log.iter()
+                .filter(|r| r.operation == Operation::ListServers
+                    && !query_of(r).contains_key("server_group_id"))
+                .count(),
+            1
+        );
+        assert_eq!(
+            log.iter()
+                .filter(|r| r.operation != Operation::ListServers)
+                .count(),
+            3
+        );
+        // A second one within the window reuses the probed count: only its own GETs.
+        sim.clear_requests();
+        let report = poller
+            .preflight(&ids(30..=31), &cancel, deadline())
+            .await
+            .expect("pre-flight succeeds");
+        assert!(report.is_clear());
+        assert_eq!(report.method, LookupMethod::PerId);
+        let log = sim.requests();
+        assert!(
+            log.iter().all(|r| r.operation != Operation::ListServers
+                || query_of(r).contains_key("server_group_id")),
+            "no second count probe"
+        );
+        assert_eq!(
+            log.iter()
+                .filter(|r| r.operation != Operation::ListServers)
+                .count(),
+            2
+        );
+        sim.shutdown().await;
+    }
+}

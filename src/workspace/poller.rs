@@ -29,6 +29,31 @@
 //! **The view.** Every server a round saw (on a group page, pending or not) stays in the view
 //! for two rounds; [`Poller::preflight`] takes servers seen less than one interval ago from it
 //! instead of asking again.
+//!
+//! **Shared pre-flight listings.** Pre-flights of one process share the unfiltered project
+//! listing (`limit=1` probe for `count`, then `⌈count / 100⌉` pages of `limit=100`):
+//! - A listing younger than the *listing window* ([`DEFAULT_LISTING_WINDOW`], one default poll
+//!   interval; [`Poller::set_listing_window`]) answers every pre-flight at no cost. A listing's
+//!   age counts from its first request, and an older one is never used.
+//! - Otherwise a pre-flight of one server sends one GET. A pre-flight of two or more takes the
+//!   single flight: pre-flights running at once queue behind it, and the first one decides
+//!   for all; the others then find its listing fresh. The decision: the `count` (probed, or
+//!   taken from a probe younger than the window) gives the listing's pages; the *demand* is
+//!   the servers asked for by every pre-flight of two or more that started within the window
+//!   (the queued ones included). When the pages are no more than the demand (ties go to the
+//!   listing) the project is listed and kept as the shared listing; otherwise this pre-flight
+//!   sends one GET per server.
+//! - So `k` pre-flights of `n` servers each, all within the window, cost one probe and
+//!   `⌈count / 100⌉` pages (plus a GET for each ID missing from the listing) when those pages
+//!   are no more than `k · n`, instead of up to `k · (1 + n)` when each looks on its own: e.g.
+//!   10 × 20 servers in a project of 2,000 cost 21 requests instead of 210. (Later pre-flights
+//!   in a burst see the whole burst's demand; the first of a burst may still choose GETs.)
+//! - A server missing from the listing is still confirmed by its own GET, so a listing that
+//!   shifted while it was paged never makes a real server look absent.
+//! - The trade-off: a server that becomes frozen, dead or deleted within the window after the
+//!   listing is not caught by a pre-flight that reads it; it is caught by the wait that
+//!   follows the reboot (a dead end ends the wait at once), exactly as a change just after a
+//!   pre-flight's own GET would be.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,7 +68,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::workspace::client::Client;
 use crate::workspace::error::ClientError;
-use crate::workspace::preflight::{pages_for, problem_of, Preflight, PreflightProblem};
+use crate::workspace::preflight::{pages_for, problem_of, split_ids, Preflight, PreflightProblem};
 use crate::workspace::wait::{
     finish_pending, Tracker, WaitOptions, WaitOutcome, WaitReport, DEFAULT_POLL_INTERVAL,
 };
@@ -68,6 +93,17 @@ struct Shared {
     rounds: watch::Sender<u64>,
     /// Signalled when a wait has read a round (or left).
     acks: Notify,
+    /// Held while a pre-flight decides on (and fetches) the shared project listing: the
+    /// single flight that concurrent pre-flights queue behind.
+    listing_flight: tokio::sync::Mutex<()>,
+}
+
+/// The unfiltered project listing one pre-flight fetched, shared with the others.
+struct SharedListing {
+    servers: Arc<Vec<AppServer>>,
+    pages: usize,
+    /// When its first request (the `count` probe) was sent: its age counts from there.
+    at: Instant,
 }
 
 /// How long the next round waits at most for every wait to have read the previous one (a
@@ -120,6 +156,10 @@ pub struct Looked {
     pub requests_sent: usize,
 }
 
+/// How long a shared project listing serves pre-flights by default: one default poll
+/// interval, so a pre-flight never trusts data older than what the rounds would.
+pub const DEFAULT_LISTING_WINDOW: Duration = DEFAULT_POLL_INTERVAL;
+
 /// Rounds kept in [`Poller::rounds`].
 const ROUND_HISTORY: usize = 1024;
 
@@ -143,6 +183,24 @@ struct State {
     requests_sent: usize,
     /// Freshness of the view for the pre-flight: the interval of the latest round.
     last_interval: Duration,
+    /// The latest shared project listing (see [`Poller::preflight`]).
+    listing: Option<SharedListing>,
+    /// The project's `count` from the latest probe, and when it was sent.
+    project_count: Option<(u64, Instant)>,
+    /// Pre-flights that wanted two or more servers: when, and how many servers.
+    recent: std::collections::VecDeque<(Instant, usize)>,
+    /// How long a shared listing (and a probed `count`) serves pre-flights.
+    listing_window: Duration,
+}
+
+impl State {
+    /// The shared listing, if younger than the window.
+    fn fresh_listing(&self) -> Option<(Arc<Vec<AppServer>>, usize)> {
+        self.listing
+            .as_ref()
+            .filter(|l| l.at.elapsed() <= self.listing_window)
+            .map(|l| (Arc::clone(&l.servers), l.pages))
+    }
 }
 
 /// What a round fetches.
@@ -524,10 +582,12 @@ impl Poller {
                 client,
                 state: Mutex::new(State {
                     last_interval: DEFAULT_POLL_INTERVAL,
+                    listing_window: DEFAULT_LISTING_WINDOW,
                     ..State::default()
                 }),
                 rounds,
                 acks: Notify::new(),
+                listing_flight: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -600,11 +660,7 @@ impl Poller {
                 .cloned()
                 .collect()
         };
-        let mut report = self
-            .shared
-            .client
-            .preflight(&rest, cancel, deadline)
-            .await?;
+        let mut report = self.lookup(&rest, cancel, deadline).await?;
         for (id, server) in fresh {
             if let Some(kind) = problem_of(&server) {
                 report.problems.push(PreflightProblem {
@@ -621,6 +677,105 @@ impl Poller {
         self.learn_group_sizes(&mut report, cancel, deadline)
             .await?;
         Ok(report)
+    }
+
+    /// How long a shared project listing serves pre-flights (default
+    /// [`DEFAULT_LISTING_WINDOW`]); a listing older than this is never used.
+    pub fn set_listing_window(&self, window: Duration) {
+        self.shared.lock().listing_window = window;
+    }
+
+    /// The lookup behind [`Poller::preflight`]: the shared listing when one is fresh, else the
+    /// cost rule of the module docs.
+    async fn lookup(
+        &self,
+        server_ids: &[String],
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Result<Preflight, ClientError> {
+        let client = &self.shared.client;
+        let (ids, problems) = split_ids(server_ids);
+        let mut report = Preflight {
+            problems,
+            ..Preflight::default()
+        };
+        let listed = self.shared.lock().fresh_listing();
+        if let Some((servers, pages)) = listed {
+            return client
+                .preflight_from(report, ids, Some((&servers, pages)), cancel, deadline)
+                .await;
+        }
+        if ids.len() <= 1 {
+            return client
+                .preflight_from(report, ids, None, cancel, deadline)
+                .await;
+        }
+        self.shared
+            .lock()
+            .recent
+            .push_back((Instant::now(), ids.len()));
+        let flight = self.shared.listing_flight.lock().await;
+        // Another pre-flight may have listed while this one queued.
+        let listed = self.shared.lock().fresh_listing();
+        if let Some((servers, pages)) = listed {
+            drop(flight);
+            return client
+                .preflight_from(report, ids, Some((&servers, pages)), cancel, deadline)
+                .await;
+        }
+        let started = Instant::now();
+        let known = {
+            let state = self.shared.lock();
+            state
+                .project_count
+                .filter(|(_, at)| at.elapsed() <= state.listing_window)
+        };
+        let (count, count_at) = match known {
+            Some(known) => known,
+            None => {
+                let (count, sent) = client.project_count(cancel, deadline).await;
+                report.requests_sent += sent;
+                let count = count?;
+                self.shared.lock().project_count = Some((count, started));
+                (count, started)
+            }
+        };
+        let demand: usize = {
+            let mut state = self.shared.lock();
+            let window = state.listing_window;
+            while state
+                .recent
+                .front()
+                .is_some_and(|(at, _)| at.elapsed() > window)
+            {
+                state.recent.pop_front();
+            }
+            state
+                .recent
+                .iter()
+                .map(|(_, n)| n)
+                .sum::<usize>()
+                .max(ids.len())
+        };
+        if pages_for(count) > demand as u64 {
+            drop(flight);
+            return client
+                .preflight_from(report, ids, None, cancel, deadline)
+                .await;
+        }
+        let (servers, pages, sent) = client.list_project(count, cancel, deadline).await?;
+        report.requests_sent += sent;
+        let servers = Arc::new(servers);
+        self.shared.lock().listing = Some(SharedListing {
+            servers: Arc::clone(&servers),
+            pages,
+            // The listing is as old as the count it was paged by.
+            at: count_at.min(started),
+        });
+        drop(flight);
+        client
+            .preflight_from(report, ids, Some((&servers, pages)), cancel, deadline)
+            .await
     }
 
     /// Learn, with one `limit=1` request each, the size of every group that holds two or more

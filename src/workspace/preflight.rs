@@ -18,6 +18,10 @@
 //! need no paging). An ID missing from the listing is confirmed with its own GET, so a listing
 //! that shifted while it was paged never makes a real server look absent.
 //!
+//! This is the cost rule of one pre-flight alone. [`Poller::preflight`](crate::workspace::Poller::preflight)
+//! shares one project listing among the pre-flights of a process that run at once or close
+//! together (see the poller's module docs); there ties go to the listing.
+//!
 //! The answer also says each server's group (`server_group_id`), which the poller needs, and,
 //! when the whole project was listed, every group's size.
 
@@ -167,6 +171,27 @@ pub fn pages_for(count: u64) -> u64 {
     count.div_ceil(u64::from(MAX_LIST_LIMIT))
 }
 
+/// The valid, distinct IDs of `server_ids`, and a problem for each ID that cannot name a
+/// server (nothing is sent for those).
+pub(crate) fn split_ids(server_ids: &[String]) -> (BTreeSet<String>, Vec<PreflightProblem>) {
+    let mut ids = BTreeSet::new();
+    let mut problems = Vec::new();
+    for id in server_ids {
+        match check_server_id(id) {
+            Ok(()) => {
+                ids.insert(id.clone());
+            }
+            Err(error) => problems.push(PreflightProblem {
+                server_id: id.clone(),
+                kind: ProblemKind::InvalidId {
+                    reason: error.to_string(),
+                },
+            }),
+        }
+    }
+    (ids, problems)
+}
+
 impl Client {
     /// One page of `GET .../app-servers` with the number of attempts it took.
     pub(crate) async fn list_servers_attempted(
@@ -204,75 +229,86 @@ impl Client {
         cancel: &CancellationToken,
         deadline: Instant,
     ) -> Result<Preflight, ClientError> {
-        let mut report = Preflight::default();
-        let mut ids: BTreeSet<&str> = BTreeSet::new();
-        for id in server_ids {
-            match check_server_id(id) {
-                Ok(()) => {
-                    ids.insert(id.as_str());
-                }
-                Err(error) => report.problems.push(PreflightProblem {
-                    server_id: id.clone(),
-                    kind: ProblemKind::InvalidId {
-                        reason: error.to_string(),
-                    },
-                }),
-            }
-        }
-        if ids.is_empty() {
-            report
-                .problems
-                .sort_by(|a, b| a.server_id.cmp(&b.server_id));
-            report.problems.dedup();
-            return Ok(report);
-        }
-
-        let listing = if ids.len() > 1 {
-            let probe = self
-                .list_servers_attempted(
-                    &ListQuery {
-                        limit: Some(1),
-                        ..ListQuery::default()
-                    },
-                    cancel,
-                    deadline,
-                )
-                .await;
-            report.requests_sent += probe.sent;
-            let count = probe.result?.count;
-            let pages = pages_for(count);
-            (pages < ids.len() as u64).then_some(count)
-        } else {
-            None
+        let (ids, problems) = split_ids(server_ids);
+        let mut report = Preflight {
+            problems,
+            ..Preflight::default()
         };
+        if ids.len() <= 1 {
+            return self
+                .preflight_from(report, ids, None, cancel, deadline)
+                .await;
+        }
+        let (count, sent) = self.project_count(cancel, deadline).await;
+        report.requests_sent += sent;
+        let count = count?;
+        if pages_for(count) < ids.len() as u64 {
+            let (servers, pages, sent) = self.list_project(count, cancel, deadline).await?;
+            report.requests_sent += sent;
+            self.preflight_from(report, ids, Some((&servers, pages)), cancel, deadline)
+                .await
+        } else {
+            self.preflight_from(report, ids, None, cancel, deadline)
+                .await
+        }
+    }
 
+    /// The `limit=1` probe of the unfiltered listing: the project's `count`, and the attempts.
+    pub(crate) async fn project_count(
+        &self,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> (Result<u64, ClientError>, usize) {
+        let probe = self
+            .list_servers_attempted(
+                &ListQuery {
+                    limit: Some(1),
+                    ..ListQuery::default()
+                },
+                cancel,
+                deadline,
+            )
+            .await;
+        (probe.result.map(|answer| answer.count), probe.sent)
+    }
+
+    /// Finish a pre-flight of the valid, distinct `ids`: take them from `listing` (the whole
+    /// project and the pages it took) when given, look up by GET every ID it did not show
+    /// (every ID without a listing), and report the problems.
+    pub(crate) async fn preflight_from(
+        &self,
+        mut report: Preflight,
+        ids: BTreeSet<String>,
+        listing: Option<(&[AppServer], usize)>,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Result<Preflight, ClientError> {
         // Owned IDs: a stream closure over borrowed `&str` makes this future impossible to
         // prove `Send` inside `async_trait` methods (rust-lang/rust#102211).
         let mut missing: Vec<String> = Vec::new();
         match listing {
-            Some(count) => {
-                let (servers, pages, sent) = self.list_project(count, cancel, deadline).await?;
-                report.requests_sent += sent;
+            Some((servers, pages)) => {
                 report.method = LookupMethod::ProjectListing { pages };
-                for server in &servers {
+                for server in servers {
                     if let Some(group) = server.server_group_id.as_deref().filter(|g| !g.is_empty())
                     {
                         *report.group_sizes.entry(group.to_string()).or_default() += 1;
                     }
-                    if ids.contains(server.id.as_str()) {
+                    if ids.contains(&server.id) {
                         report.servers.insert(server.id.clone(), server.clone());
                     }
                 }
-                report.seen = servers;
+                report.seen = servers.to_vec();
                 missing.extend(
                     ids.iter()
-                        .filter(|id| !report.servers.contains_key(**id))
-                        .map(|id| id.to_string()),
+                        .filter(|id| !report.servers.contains_key(*id))
+                        .cloned(),
                 );
             }
+            None if ids.is_empty() => {}
             None => {
                 report.method = LookupMethod::PerId;
-                missing.extend(ids.iter().map(|id| id.to_string()));
+                missing.extend(ids.iter().cloned());
             }
         }
 
@@ -321,7 +357,7 @@ impl Client {
     /// Every server of the project, paged by 100 until `count` were seen or a page came back
     /// short; the pages after the first run concurrently. Returns the servers, the pages
     /// fetched and the attempts sent.
-    async fn list_project(
+    pub(crate) async fn list_project(
         &self,
         count: u64,
         cancel: &CancellationToken,
