@@ -4,7 +4,8 @@
 //!
 //! - `model`: the attribute declarations and the typed state.
 //! - `validate`: the validators the declarations name.
-//! - `plan`: whether an update reboots.
+//! - `rolling`: `max_unavailable` and `drain`, declared once for the resource and the action.
+//! - `plan`: whether an update reboots, and the plan's warnings and errors about the rollout.
 //! - `apply` → `job` → `preflight` → `run` → `record`: the reboot itself, and what is saved.
 //! - `progress`, `handover`, `report`: partial-failure bookkeeping (an update's private
 //!   progress; a destroyed tainted create's pending servers handed to its replacement) and
@@ -20,6 +21,7 @@ pub(crate) mod preflight;
 mod progress;
 mod record;
 pub(crate) mod report;
+pub mod rolling;
 mod run;
 mod upgrade;
 pub(crate) mod validate;
@@ -68,8 +70,16 @@ impl Resource<ClientState> for RebootResource {
         REBOOT_SCHEMA_VERSION
     }
 
-    async fn plan(&self, _context: &Context<ClientState>, change: &mut PlanChange<RebootState>) {
-        plan::plan(change);
+    fn validate(&self, config: &RebootState) -> Diagnostics {
+        rolling::rules(
+            &config.max_unavailable,
+            &config.drain,
+            &config.wait_for_ready,
+        )
+    }
+
+    async fn plan(&self, context: &Context<ClientState>, change: &mut PlanChange<RebootState>) {
+        plan::plan(context, change).await;
     }
 
     async fn create(

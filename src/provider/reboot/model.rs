@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::rolling::{self, Drain};
 use super::validate;
 use crate::framework::{Attr, Block, PlanBehaviour, Set, Value};
 
@@ -61,6 +62,8 @@ crate::model! {
              empty map are the same.",
         ),
         pub wait_for_ready: Value<bool> = wait_for_ready(),
+        pub max_unavailable: Value<String> = rolling::max_unavailable(),
+        pub drain: Value<Drain> = rolling::drain(),
         pub rebooted_at: Value<String> = Attr::computed()
             .plan(PlanBehaviour::UnknownWhenActing)
             .description(
@@ -82,9 +85,13 @@ crate::model! {
                  done. Null in states written before this attribute existed.",
             ),
         pub timeouts: Value<Timeouts> = Block::single().description(
-            "Bounds on one whole apply step (requests, retries and waiting), as Go-style \
-             durations: `\"90s\"`, `\"30m\"`, `\"1h30m\"`, `\"1.5h\"`. Zero, negative or \
-             malformed values fail `terraform validate` at the attribute.",
+            "Bounds on one whole apply step (requests, retries, draining and waiting: the whole \
+             rollout), as Go-style durations: `\"90s\"`, `\"30m\"`, `\"1h30m\"`, `\"1.5h\"`. \
+             Zero, negative or malformed values fail `terraform validate` at the attribute. \
+             With `max_unavailable` or `drain` and no explicit value, the default grows to fit \
+             the rollout: waves × (drain timeout + logoff delay + 15 minutes); an explicit \
+             value too short for even one wave (the drain's longest wait plus 5 minutes) is a \
+             plan error.",
         ),
     }
 }
@@ -94,9 +101,9 @@ crate::model! {
     pub struct Timeouts {
         pub create: Value<String> = Attr::optional()
             .validate(validate::timeout_create)
-            .description("Bound on creating the resource. Default `\"30m\"`."),
+            .description("Bound on creating the resource. Default `\"30m\"` (more with waves or a drain, see above)."),
         pub update: Value<String> = Attr::optional()
             .validate(validate::timeout_update)
-            .description("Bound on an update that reboots. Default `\"30m\"`."),
+            .description("Bound on an update that reboots. Default `\"30m\"` (more with waves or a drain, see above)."),
     }
 }

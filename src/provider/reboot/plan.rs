@@ -7,25 +7,150 @@
 //! apply reads that decision back from `rebooted_at` being unknown. Configured values are
 //! planned exactly as configured; nothing requires replacement.
 //!
-//! The same inputs always give the same plan, so the apply-time re-plan agrees with the first.
+//! `max_unavailable` and `drain` never decide whether a step reboots (changing only them
+//! reboots nothing); when a step reboots, the plan checks the rollout they ask for:
+//! - an explicit `timeouts.create|update` too short for even one wave is an error at it;
+//! - `drain` without `max_unavailable` warns that every listed server is drained at once;
+//! - without `drain`, the servers' open user sessions are counted with one cheap lookup
+//!   through the shared poller (skipped quietly when the provider is not configured yet or the
+//!   lookup fails or takes longer than a few seconds) and a warning says how many end without
+//!   notice.
+//!
+//! The same inputs always give the same plan, so the apply-time re-plan agrees with the first
+//! (the session warning may count differently: it is a warning, never a change).
+
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::model::RebootState;
 use super::progress::{normalized_triggers, triggers_fingerprint, RebootProgress};
-use crate::framework::PlanChange;
-use crate::protocol::diagnostics::Diagnostic;
+use super::rolling::{drain_without_waves, Rolling};
+use super::validate::parse_timeout;
+use crate::framework::{Context, PlanChange};
+use crate::protocol::diagnostics::{AttributePath, Diagnostic};
+use crate::provider::ClientState;
 
-pub fn plan(change: &mut PlanChange<RebootState>) {
-    let Some(prior) = &change.prior else {
-        return; // a create always reboots
-    };
-    change.acts = reboot_planned(prior, &change.planned);
-    if change.acts {
-        // The progress of an unfinished reboot goes through untouched (the framework passes
-        // the prior private data on); the apply decides whether it applies — see `progress`.
-        if let Some(note) = resume_note(&change.planned, &change.prior_private) {
-            change.diagnostics.push(note);
+/// How long the plan's session count may take before it is skipped.
+const SESSION_LOOKUP_BUDGET: Duration = Duration::from_secs(10);
+
+pub async fn plan(context: &Context<ClientState>, change: &mut PlanChange<RebootState>) {
+    if let Some(prior) = &change.prior {
+        change.acts = reboot_planned(prior, &change.planned);
+        if change.acts {
+            // The progress of an unfinished reboot goes through untouched (the framework
+            // passes the prior private data on); the apply decides whether it applies — see
+            // `progress`.
+            if let Some(note) = resume_note(&change.planned, &change.prior_private) {
+                change.diagnostics.push(note);
+            }
         }
     }
+    if change.acts {
+        check_rollout(context, change).await;
+    }
+}
+
+/// The rollout checks of a step that reboots (see the module docs).
+async fn check_rollout(context: &Context<ClientState>, change: &mut PlanChange<RebootState>) {
+    let planned = &change.planned;
+    let rolling = match Rolling::read(&planned.max_unavailable, &planned.drain) {
+        Ok(Some(rolling)) => rolling,
+        Ok(None) => return, // values unknown until apply: checked again then
+        Err(diagnostic) => {
+            change.diagnostics.push(diagnostic);
+            return;
+        }
+    };
+    let Some(servers) = known_server_ids(planned) else {
+        return;
+    };
+    let creating = change.prior.is_none();
+    let (label, configured) = timeout_of(planned, creating);
+    if let Some(Ok(timeout)) = configured.map(|text| parse_timeout(&text)) {
+        if let Some(problem) = rolling.too_short(servers.len(), timeout, label) {
+            let (block, name) = label.split_once('.').unwrap_or(("timeouts", label));
+            change.diagnostics.push(
+                Diagnostic::error("Timeout too short for the rollout", problem)
+                    .at(AttributePath::attribute(block).then_attribute(name)),
+            );
+        }
+    }
+    if rolling.drain.is_some() {
+        if rolling.max_unavailable.is_none() {
+            change.diagnostics.push(drain_without_waves(servers.len()));
+        }
+    } else if let Some(warning) = open_sessions_warning(context, &servers).await {
+        change.diagnostics.push(warning);
+    }
+}
+
+/// "timeouts.create" or "timeouts.update", and its configured text.
+fn timeout_of(planned: &RebootState, creating: bool) -> (&'static str, Option<String>) {
+    let timeouts = planned.timeouts.known();
+    if creating {
+        let text = timeouts.and_then(|t| t.create.known().cloned());
+        ("timeouts.create", text)
+    } else {
+        let text = timeouts.and_then(|t| t.update.known().cloned());
+        ("timeouts.update", text)
+    }
+}
+
+fn known_server_ids(planned: &RebootState) -> Option<Vec<String>> {
+    let mut ids: Vec<String> = planned
+        .server_ids
+        .known()?
+        .iter()
+        .map(|id| id.known().cloned())
+        .collect::<Option<_>>()?;
+    ids.sort();
+    ids.dedup();
+    Some(ids)
+}
+
+/// "N user sessions are open…" when the lookup finds any; None when it finds none or cannot
+/// look (see the module docs).
+async fn open_sessions_warning(
+    context: &Context<ClientState>,
+    servers: &[String],
+) -> Option<Diagnostic> {
+    let session = context.data.session().ok()?;
+    let looked = session
+        .poller
+        .look(
+            servers,
+            &context.cancel,
+            Instant::now() + SESSION_LOOKUP_BUDGET,
+        )
+        .await;
+    let mut sessions: u64 = 0;
+    let mut holding = 0usize;
+    for (id, result) in &looked.servers {
+        match result {
+            Ok(server) => {
+                let count = server.session_count.unwrap_or(0);
+                if count > 0 {
+                    sessions += count;
+                    holding += 1;
+                }
+            }
+            Err(error) => {
+                tracing::debug!(server_id = %id, %error, "plan: session count skipped");
+                return None;
+            }
+        }
+    }
+    (sessions > 0).then(|| {
+        Diagnostic::warning(
+            "User sessions will end without notice",
+            format!(
+                "{sessions} user sessions are open on the servers this plan reboots; without                  `drain` they end without notice ({holding} of the {} server(s) hold sessions).                  Add a drain block to wait for them to end, or to log the users off with a                  message first.",
+                servers.len()
+            ),
+        )
+        .at(AttributePath::attribute("server_ids"))
+    })
 }
 
 /// An update reboots when the triggers differ from the prior ones (null and `{}` being the

@@ -57,7 +57,8 @@ pub mod report;
 pub use event::RolloutEvent;
 pub use plan::{
     default_timeout, minimum_timeout, plan_waves, DrainPlan, MaxUnavailable, MaxUnavailableError,
-    OnTimeout, OnTimeoutError, PlanError, RolloutPlan,
+    OnTimeout, OnTimeoutError, PlanError, RolloutPlan, DEFAULT_DRAIN_TIMEOUT, DEFAULT_LOGOFF_DELAY,
+    DEFAULT_LOGOFF_TITLE,
 };
 pub use report::{
     RolloutFailure, RolloutReport, ServerOutcome, ServerReport, WaveFailure, WaveReport, WaveState,
