@@ -79,6 +79,8 @@ Control endpoints (no authentication), for tests driving the simulator from anot
   GET    /_simulator/fleet                 most servers unavailable at once, sessions
                                            open/killed/logged off/ended, per-server
                                            maintenance, reboots and logoff messages
+  GET    /_simulator/timeline[?width=N]    the same as a text timeline: waves, maintenance
+                                           on/off, logoff messages, reboots, sessions killed
   GET    /_simulator/sessions              PUT replaces the session rules (per_server,
                                            lifetime_ms, arrival_ms, max_per_server,
                                            logoff_second_ms)

@@ -15,6 +15,9 @@
 //! - `GET  /_simulator/fleet` → [`FleetReport`](super::FleetReport): the most servers
 //!   unavailable at once, sessions open / killed / logged off / ended, and per server its
 //!   maintenance changes, reboots (sessions killed each) and logoff messages
+//! - `GET  /_simulator/timeline[?width=N]` → the fleet report as a text timeline
+//!   ([`timeline`](super::timeline)): waves, maintenance on/off, logoff messages and reboots
+//!   per server, and the totals (`text/plain`)
 //! - `GET  /_simulator/sessions` → [`SessionConfig`]; `PUT` replaces it from now on
 //! - `POST /_simulator/servers/{id}/status` ← [`StatusOverride`] (status fields, `freeze`:
 //!   `[]` unfreezes, `[{"effect":1,"scene":"ARREAR"}]` freezes, `maintain_status`,
@@ -22,7 +25,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -33,6 +36,7 @@ use time::OffsetDateTime;
 use super::config::{Faults, QuotaFault, RebootTiming, ServerGroupSpec, ServerSpec, SessionConfig};
 use super::servers::StatusOverride;
 use super::state::Shared;
+use super::timeline::DEFAULT_WIDTH;
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -45,6 +49,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_simulator/groups", post(add_group))
         .route("/_simulator/servers/{id}/status", post(set_status))
         .route("/_simulator/fleet", get(fleet))
+        .route("/_simulator/timeline", get(timeline))
         .route("/_simulator/sessions", get(sessions).put(set_sessions))
 }
 
@@ -104,6 +109,32 @@ async fn fleet(State(shared): State<Arc<Shared>>) -> Response {
             .fleet_report(OffsetDateTime::now_utc()),
     )
     .into_response()
+}
+
+/// `?width=N`: the number of time columns.
+#[derive(Debug, serde::Deserialize)]
+struct TimelineQuery {
+    width: Option<usize>,
+}
+
+async fn timeline(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<TimelineQuery>,
+) -> Response {
+    let report = shared
+        .lock()
+        .servers
+        .fleet_report(OffsetDateTime::now_utc());
+    // Wider than a few hundred columns helps nobody.
+    let width = query.width.unwrap_or(DEFAULT_WIDTH).min(400);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        report.timeline(width),
+    )
+        .into_response()
 }
 
 async fn sessions(State(shared): State<Arc<Shared>>) -> Response {

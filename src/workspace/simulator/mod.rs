@@ -15,7 +15,8 @@
 //! `list-sessions` with its required time window, filters and paging; the server group
 //! listing with `app_server_count`. Per server it records maintenance changes, reboots (with
 //! the sessions each killed) and logoff messages, and over the fleet the most servers
-//! unavailable at once ([`FleetReport`], `GET /_simulator/fleet`).
+//! unavailable at once ([`FleetReport`], `GET /_simulator/fleet`), also drawn as a text
+//! timeline of waves, maintenance and reboots ([`timeline`], `GET /_simulator/timeline`).
 //!
 //! Dead ends and faults can be set up from the configuration, at runtime through the
 //! [`SimulatorHandle`], over the control endpoints ([`control`]'s list) and with the
@@ -50,6 +51,7 @@ pub mod sdk;
 pub mod servers;
 pub mod sessions;
 mod state;
+pub mod timeline;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};

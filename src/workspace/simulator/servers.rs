@@ -796,6 +796,7 @@ impl ServerTable {
             let history = ServerHistory {
                 id: record.id.clone(),
                 machine_name: record.machine_name.clone(),
+                maintain_status: server.maintain_status,
                 maintenance: record
                     .history
                     .maintenance

@@ -314,6 +314,10 @@ pub struct LogoffMessage {
 pub struct ServerHistory {
     pub id: String,
     pub machine_name: String,
+    /// In maintenance mode now.
+    #[serde(default)]
+    pub maintain_status: bool,
+    /// Changes of maintenance mode (a server created in maintenance mode records none).
     pub maintenance: Vec<MaintenanceChange>,
     pub reboots: Vec<RebootEvent>,
     pub logoff_messages: Vec<LogoffMessage>,
@@ -347,6 +351,12 @@ pub struct FleetReport {
 impl FleetReport {
     pub fn server(&self, id: &str) -> Option<&ServerHistory> {
         self.servers.iter().find(|server| server.id == id)
+    }
+
+    /// The report as a text timeline with at most `width` time columns (see
+    /// [`timeline`](super::timeline)).
+    pub fn timeline(&self, width: usize) -> String {
+        super::timeline::render(self, width)
     }
 }
 
