@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# The one-command demo:
+# The one-command demo: a rolling, drained reboot of a server group.
 #
 #   bash scripts/demo.sh
 #
 # 1. builds the provider and the Workspace APP simulator (cargo build --features simulator);
 # 2. picks a CLI: $TFWS_DEMO_CLI, else `terraform` or `tofu` on PATH, else installs a real
 #    Terraform 1.0.3 (scripts/install-terraform.sh);
-# 3. starts the simulator on 127.0.0.1 with six servers and AK/SK authentication;
+# 3. starts the simulator on 127.0.0.1 with AK/SK authentication and two named server groups,
+#    "web" (srv-0001 … srv-0012) and "batch" (srv-0013 … srv-0016), whose users keep
+#    connecting: two sessions per server at start, a new one every 1.5 s (at most three per
+#    server), each lasting 8 s;
 # 4. installs the built provider into a filesystem mirror, writes a CLI config that uses it, and
-#    runs `init` + `apply` of examples/quickstart (servers srv-0001 … srv-0005) with HW_*
-#    variables pointing at the simulator;
-# 5. runs `plan` (which must report no changes), then `apply -var generation=2` (a trigger
-#    change: every listed server is rebooted again);
-# 6. prints what the simulator saw: per server how often and when it was rebooted, and which
-#    API requests each step made. It exits non-zero if any server was rebooted a different
-#    number of times than the configuration asked for.
+#    runs `init` + `apply` of examples/quickstart with HW_* variables pointing at the simulator:
+#    the data source picks the group "web" by name, and the reboot rolls through it 25% (three
+#    servers) at a time, draining each wave first — maintenance mode, 2 s for the sessions to
+#    end, then a logoff message to the users still connected, who are logged off after the
+#    logoff delay — and taking the servers out of maintenance once they are back;
+# 5. runs `plan` (which must report no changes);
+# 6. prints what the simulator saw: the waves on a timeline with maintenance on/off, logoff
+#    messages and reboots per server, the sessions killed (0), and which API requests each step
+#    made. It exits non-zero unless every "web" server was rebooted exactly once, in
+#    maintenance mode, no "batch" server was touched, no session was killed, at most three
+#    servers were unavailable at once, and no server is left in maintenance mode.
 #
+# Simulated time is short: reboots take 1.5 s, and one second of a logoff delay lasts 0.25 s.
 # TFWS_DEMO_CLI=PATH picks the CLI; TFWS_DEMO_PREBUILT=1 uses target/debug's binaries as they are.
 # Everything lives in a temp dir that is removed at the end, and the simulator is stopped,
 # also on failure or Ctrl-C. Set TFWS_DEMO_KEEP=1 to keep the temp dir for a look.
@@ -24,9 +32,11 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${repo_root}"
 
-readonly SERVER_COUNT=6
-readonly LISTED_SERVERS=(srv-0001 srv-0002 srv-0003 srv-0004 srv-0005)
-readonly UNLISTED_SERVERS=(srv-0006)
+readonly GROUP_NAME="web"
+readonly GROUP_SERVERS=(srv-0001 srv-0002 srv-0003 srv-0004 srv-0005 srv-0006
+    srv-0007 srv-0008 srv-0009 srv-0010 srv-0011 srv-0012)
+readonly OTHER_SERVERS=(srv-0013 srv-0014 srv-0015 srv-0016)
+readonly MAX_UNAVAILABLE=3
 readonly PROJECT_ID="0123456789abcdef0123456789abcdef"
 readonly ACCESS_KEY="DEMOACCESSKEY0000001"
 
@@ -97,12 +107,19 @@ cli_version="${cli_version%%$'\n'*}"
 echo "using ${cli} (${cli_version})"
 
 # ---------------------------------------------------------------------------------------------
-step "Starting the Workspace APP simulator with ${SERVER_COUNT} servers"
+step "Starting the Workspace APP simulator: groups \"${GROUP_NAME}\" (${#GROUP_SERVERS[@]} servers) and \"batch\" (${#OTHER_SERVERS[@]}), users connected"
 # A fresh secret key for each run, handed over in the environment (never on a command line).
 secret_key="$(python3 -c 'import secrets; print(secrets.token_hex(20))')"
 SIMULATOR_SECRET_KEY="${secret_key}" "${simulator_binary}" \
     --port 0 \
-    --servers "${SERVER_COUNT}" \
+    --group "sg-web=${#GROUP_SERVERS[@]}" --group-name "sg-web=${GROUP_NAME}" \
+    --group "sg-batch=${#OTHER_SERVERS[@]}" --group-name "sg-batch=batch" \
+    --sessions-per-server 2 \
+    --session-arrival-ms 1500 \
+    --max-sessions-per-server 3 \
+    --session-lifetime-ms 8000 \
+    --logoff-second-ms 250 \
+    --pending-ms 300 --rebooting-ms 800 --registering-ms 400 \
     --project-id "${PROJECT_ID}" \
     --access-key "${ACCESS_KEY}" \
     --request-log "${work}/requests.jsonl" \
@@ -120,7 +137,8 @@ for _ in $(seq 1 300); do
     sleep 0.1
 done
 [[ -n "${base_url}" ]] || fail "the simulator printed no 'listening on' line within 30 s"
-echo "simulator at ${base_url} (servers srv-0001 … srv-$(printf '%04d' "${SERVER_COUNT}"), project ${PROJECT_ID})"
+echo "simulator at ${base_url} (project ${PROJECT_ID})"
+echo "  group \"${GROUP_NAME}\" (sg-web): ${GROUP_SERVERS[0]} … ${GROUP_SERVERS[-1]}; group \"batch\" (sg-batch): ${OTHER_SERVERS[0]} … ${OTHER_SERVERS[-1]}"
 
 # ---------------------------------------------------------------------------------------------
 step "Installing the provider into a filesystem mirror"
@@ -152,9 +170,12 @@ export HW_WORKSPACE_ENDPOINT="${base_url}"
 export HW_PROJECT_ID="${PROJECT_ID}"
 export HW_ACCESS_KEY="${ACCESS_KEY}"
 export HW_SECRET_KEY="${secret_key}"
-# The simulator reboots a server in about 4 s: poll it every second instead of the default.
-export HW_WORKSPACE_POLL_INTERVAL="1s"
-unset HW_AUTH_TOKEN HW_SECURITY_TOKEN HW_REGION_NAME TF_REATTACH_PROVIDERS
+# The simulator reboots a server in 1.5 s: poll it four times a second instead of every 5 s.
+export HW_WORKSPACE_POLL_INTERVAL="250ms"
+# The provider's progress lines (one per wave and drain step) go to this log.
+export TF_LOG_PROVIDER="INFO"
+export TF_LOG_PATH="${work}/provider.log"
+unset HW_AUTH_TOKEN HW_SECURITY_TOKEN HW_REGION_NAME TF_REATTACH_PROVIDERS TF_LOG
 
 tf() {
     (cd "${config_dir}" && "${cli}" "$@")
@@ -169,13 +190,29 @@ step "${cli##*/} init"
 tf init -input=false
 report snapshot "${base_url}" "${work}/phase-init"
 
-step "${cli##*/} apply  (creates the resource: reboots ${LISTED_SERVERS[*]})"
-tf apply -auto-approve -input=false
-report snapshot "${base_url}" "${work}/phase-apply-1"
+step "${cli##*/} apply  (reboots the group \"${GROUP_NAME}\": ${MAX_UNAVAILABLE} servers at a time, each wave drained first)"
+# The real-cloud defaults of the quickstart are a 10-minute drain and a 5-minute logoff delay.
+tf apply -auto-approve -input=false \
+    -var "server_group_name=${GROUP_NAME}" \
+    -var "max_unavailable=25%" \
+    -var "drain_timeout=2s" \
+    -var "logoff_delay=2s"
+report snapshot "${base_url}" "${work}/phase-apply"
+if [[ -s "${TF_LOG_PATH}" ]]; then
+    echo
+    echo "The provider's progress (TF_LOG_PROVIDER=INFO):"
+    grep -E 'wave|drain|maintenance|logoff|rollout' "${TF_LOG_PATH}" |
+        sed -E 's/^.*\[INFO\][^:]*: *//' | sed 's/^/  /' | head -n 60 || true
+fi
+unset TF_LOG_PROVIDER TF_LOG_PATH
 
-step "${cli##*/} plan  (nothing changed: no reboot planned, no API call)"
+step "${cli##*/} plan  (nothing changed: no reboot planned)"
 set +e
-tf plan -input=false -detailed-exitcode
+tf plan -input=false -detailed-exitcode \
+    -var "server_group_name=${GROUP_NAME}" \
+    -var "max_unavailable=25%" \
+    -var "drain_timeout=2s" \
+    -var "logoff_delay=2s"
 plan_status=$?
 set -e
 report snapshot "${base_url}" "${work}/phase-plan"
@@ -185,21 +222,19 @@ case "${plan_status}" in
     *) fail "terraform plan failed (exit ${plan_status})" ;;
 esac
 
-step "${cli##*/} apply -var generation=2  (a trigger changed: reboots them again)"
-tf apply -auto-approve -input=false -var generation=2
-report snapshot "${base_url}" "${work}/phase-apply-2"
-
 # ---------------------------------------------------------------------------------------------
 step "What happened"
 expectations=()
-for id in "${LISTED_SERVERS[@]}"; do expectations+=("${id}=2"); done
-for id in "${UNLISTED_SERVERS[@]}"; do expectations+=("${id}=0"); done
+for id in "${GROUP_SERVERS[@]}"; do expectations+=("${id}=1"); done
+for id in "${OTHER_SERVERS[@]}"; do expectations+=("${id}=0"); done
 report report "${base_url}" \
     "init=${work}/phase-init" \
-    "apply #1 (create)=${work}/phase-apply-1" \
+    "apply (rolling, drained reboot)=${work}/phase-apply" \
     "plan (no changes)=${work}/phase-plan" \
-    "apply #2 (generation=2)=${work}/phase-apply-2" \
+    --timeline \
+    --expect-drained \
+    --expect-max-unavailable "${MAX_UNAVAILABLE}" \
     --expect-reboots "${expectations[@]}"
 
 echo
-echo "demo: OK. Next: README.md (using it against Huawei Cloud), docs/, and 'bash scripts/test.sh'."
+echo "demo: OK (${SECONDS} s, the build included). Next: README.md (using it against Huawei Cloud), docs/, and 'bash scripts/test.sh'."

@@ -3,10 +3,17 @@
 
     simulator_report.py snapshot BASE_URL FILE
         Saves the number of API requests seen so far (to split the request log by phase).
-    simulator_report.py report BASE_URL PHASE_FILE... [--expect-reboots ID=N ...]
+    simulator_report.py report BASE_URL PHASE_FILE... [--timeline] [--expect-drained]
+                        [--expect-max-unavailable N] [--expect-reboots ID=N ...]
         Prints, per server, how often and when it was rebooted, and per demo phase, which API
-        requests were made. With --expect-reboots, exits 1 unless every named server was
-        rebooted exactly N times.
+        requests were made. --timeline also prints the simulator's own timeline of the fleet
+        (GET /_simulator/timeline: waves, maintenance on/off, logoff messages, reboots,
+        sessions killed). Exits 1 when an expectation fails:
+          --expect-reboots ID=N      every named server was rebooted exactly N times;
+          --expect-drained           every reboot happened in maintenance mode, no session was
+                                     killed, and no server is in maintenance mode now unless
+                                     it was before any change;
+          --expect-max-unavailable N never more than N servers unavailable at once.
 
 Only the standard library: the demo runs on a fresh machine.
 """
@@ -19,6 +26,11 @@ import urllib.request
 def fetch(base_url, path):
     with urllib.request.urlopen(base_url.rstrip("/") + path, timeout=30) as response:
         return json.load(response)
+
+
+def fetch_text(base_url, path):
+    with urllib.request.urlopen(base_url.rstrip("/") + path, timeout=30) as response:
+        return response.read().decode("utf-8")
 
 
 def short_time(rfc3339):
@@ -63,9 +75,27 @@ def describe_requests(requests):
     return lines
 
 
-def report(base_url, phase_files, expectations):
+def drained_problems(fleet):
+    """What breaks the promises of a drained rollout, one line each."""
+    problems = []
+    if fleet.get("sessions_killed", 0) != 0:
+        problems.append(f"{fleet['sessions_killed']} session(s) killed by reboots")
+    for server in fleet.get("servers", []):
+        for reboot in server.get("reboots", []):
+            if not reboot.get("maintain_status"):
+                problems.append(f"{server['id']} was rebooted out of maintenance mode")
+        changes = server.get("maintenance", [])
+        was_in_before = bool(changes) and not changes[0]["maintain_status"]
+        untouched_in = not changes and server.get("maintain_status")
+        if server.get("maintain_status") and not (was_in_before or untouched_in):
+            problems.append(f"{server['id']} was left in maintenance mode")
+    return problems
+
+
+def report(base_url, phase_files, expectations, timeline=False, drained=False, max_unavailable=None):
     state = fetch(base_url, "/_simulator/state")
     requests = fetch(base_url, "/_simulator/requests")
+    fleet = fetch(base_url, "/_simulator/fleet")
 
     accepted_at = {}
     for entry in requests:
@@ -77,15 +107,18 @@ def report(base_url, phase_files, expectations):
     print("----------------------")
     print(f"project {state.get('project_id')}")
     print()
-    header = f"  {'server':<10} {'reboots':>7}  {'last type':<9}  {'now':<22}  reboot accepted at (UTC)"
+    if timeline:
+        print(fetch_text(base_url, "/_simulator/timeline?width=64"))
+    header = f"  {'server':<10} {'group':<9} {'reboots':>7}  {'now':<22}  reboot accepted at (UTC)"
     print(header)
     print("  " + "-" * (len(header) - 2))
     for server in state.get("servers", []):
         now = f"{server.get('status')}/{server.get('vm_status')}"
+        group = server.get("server_group_name") or server.get("server_group_id") or "-"
         times = ", ".join(accepted_at.get(server["id"], [])) or "never"
         print(
-            f"  {server['id']:<10} {server.get('reboot_count', 0):>7}  "
-            f"{server.get('last_reboot_type') or '-':<9}  {now:<22}  {times}"
+            f"  {server['id']:<10} {group:<9} {server.get('reboot_count', 0):>7}  "
+            f"{now:<22}  {times}"
         )
     print()
 
@@ -113,11 +146,28 @@ def report(base_url, phase_files, expectations):
         for server_id, expected in expectations.items()
         if counts.get(server_id) != expected
     ]
+    if drained:
+        wrong.extend(drained_problems(fleet))
+    if max_unavailable is not None and fleet.get("max_unavailable", 0) > max_unavailable:
+        wrong.append(
+            f"{fleet['max_unavailable']} servers were unavailable at once, more than {max_unavailable}"
+        )
     if wrong:
         print("UNEXPECTED:", "; ".join(wrong))
         return 1
     if expectations:
         print(f"Every server was rebooted exactly as often as expected ({len(expectations)} checked).")
+    if drained:
+        print(
+            "Every reboot happened in maintenance mode, no session was killed "
+            f"({fleet.get('sessions_logged_off', 0)} logged off after a message), "
+            "and no server was left in maintenance mode."
+        )
+    if max_unavailable is not None:
+        print(
+            f"At most {fleet.get('max_unavailable', 0)} servers were unavailable at once "
+            f"(max_unavailable {max_unavailable})."
+        )
     return 0
 
 
@@ -128,6 +178,8 @@ def main(argv):
     if len(argv) >= 2 and argv[0] == "report":
         base_url = argv[1]
         phase_files, expectations = [], {}
+        timeline = drained = False
+        max_unavailable = None
         rest = argv[2:]
         if "--expect-reboots" in rest:
             index = rest.index("--expect-reboots")
@@ -135,8 +187,17 @@ def main(argv):
                 server_id, _, count = item.partition("=")
                 expectations[server_id] = int(count)
             rest = rest[:index]
-        phase_files = rest
-        return report(base_url, phase_files, expectations)
+        while rest:
+            item = rest.pop(0)
+            if item == "--timeline":
+                timeline = True
+            elif item == "--expect-drained":
+                drained = True
+            elif item == "--expect-max-unavailable" and rest:
+                max_unavailable = int(rest.pop(0))
+            else:
+                phase_files.append(item)
+        return report(base_url, phase_files, expectations, timeline, drained, max_unavailable)
     print(__doc__, file=sys.stderr)
     return 2
 

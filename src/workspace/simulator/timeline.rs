@@ -198,7 +198,7 @@ pub fn render(report: &FleetReport, width: usize) -> String {
     out.push('\n');
     out.push_str(ticks.trim_end());
     out.push('\n');
-    let _ = writeln!(out, "{:<wave_width$}  {:<id_width$}", "wave", "server");
+    let _ = writeln!(out, "{:<wave_width$}  server", "wave");
 
     let mut previous_wave = None;
     for (key, server, server_waves) in &rows {
@@ -249,12 +249,12 @@ pub fn render(report: &FleetReport, width: usize) -> String {
             server.id
         );
     }
+    let pad = " ".repeat(indent);
     let _ = writeln!(
         out,
-        "{}R unavailable (rebooting, agent not back)   ! logoff message sent   \
-         m maintenance mode (no new sessions)   . serving",
-        " ".repeat(indent)
+        "{pad}R unavailable (rebooting, agent not back)   ! logoff message sent"
     );
+    let _ = writeln!(out, "{pad}m maintenance mode (no new sessions)        . serving users");
     out.push('\n');
 
     // The table.
