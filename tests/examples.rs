@@ -66,18 +66,42 @@ fn provider_example_is_valid() {
     );
 }
 
+/// The resource's examples: the plain one, a rolling one and a drained one.
+const RESOURCE_EXAMPLES: [&str; 3] = [
+    "resources/workspace_app_server_reboot/resource.tf",
+    "resources/workspace_app_server_reboot/rolling.tf",
+    "resources/workspace_app_server_reboot/drained.tf",
+];
+
 #[test]
-fn resource_example_is_valid() {
-    // Registry-layout resource examples leave out the `terraform` block; add it.
-    let hcl = format!(
-        "{}\n{}",
-        support::TERRAFORM_BLOCK,
-        example("resources/workspace_app_server_reboot/resource.tf")
-    );
-    assert_valid(
-        "examples/resources/workspace_app_server_reboot/resource.tf",
-        &hcl,
-    );
+fn resource_examples_are_valid() {
+    for file in RESOURCE_EXAMPLES {
+        // Registry-layout resource examples leave out the `terraform` block; add it.
+        let hcl = format!("{}\n{}", support::TERRAFORM_BLOCK, example(file));
+        assert_valid(&format!("examples/{file}"), &hcl);
+    }
+}
+
+#[test]
+fn every_resource_example_is_checked() {
+    // A new file in the folder must be added to RESOURCE_EXAMPLES.
+    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/resources/workspace_app_server_reboot");
+    let mut found: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|error| panic!("cannot list {}: {error}", folder.display()))
+        .flatten()
+        .map(|entry| {
+            format!(
+                "resources/workspace_app_server_reboot/{}",
+                entry.file_name().to_string_lossy()
+            )
+        })
+        .filter(|name| name.ends_with(".tf"))
+        .collect();
+    found.sort();
+    let mut checked: Vec<String> = RESOURCE_EXAMPLES.iter().map(|s| (*s).to_owned()).collect();
+    checked.sort();
+    assert_eq!(found, checked);
 }
 
 #[test]

@@ -254,7 +254,10 @@ pub fn render(report: &FleetReport, width: usize) -> String {
         out,
         "{pad}R unavailable (rebooting, agent not back)   ! logoff message sent"
     );
-    let _ = writeln!(out, "{pad}m maintenance mode (no new sessions)        . serving users");
+    let _ = writeln!(
+        out,
+        "{pad}m maintenance mode (no new sessions)        . serving users"
+    );
     out.push('\n');
 
     // The table.
