@@ -201,8 +201,9 @@ report snapshot "${base_url}" "${work}/phase-apply"
 if [[ -s "${TF_LOG_PATH}" ]]; then
     echo
     echo "The provider's progress (TF_LOG_PROVIDER=INFO):"
-    grep -E 'wave|drain|maintenance|logoff|rollout' "${TF_LOG_PATH}" |
-        sed -E 's/^.*\[INFO\][^:]*: *//' | sed 's/^/  /' | head -n 60 || true
+    # "<time> [INFO]  provider.<name>: workspace_app_server_reboot: <line>: @module=… key=value…"
+    sed -n -E 's/^[0-9-]+T([0-9:.]+)Z \[INFO\] +provider[^ ]*: workspace_app_server_reboot: (.*): @module=.*$/  \1  \2/p' \
+        "${TF_LOG_PATH}" | head -n 80
 fi
 unset TF_LOG_PROVIDER TF_LOG_PATH
 
