@@ -400,6 +400,11 @@ fn a_logoff_drain_kills_no_session_and_restores_maintenance() {
         );
     }
     assert_eq!(scenario.in_maintenance(), [preexisting]);
+
+    // The simulator's own picture of it (what the demo prints) reads the same waves.
+    let timeline = report.timeline(60);
+    assert!(timeline.contains("waves: 3 ·"), "{timeline}");
+    assert!(timeline.contains("sessions killed: 0 ·"), "{timeline}");
 }
 
 /// `on_timeout = "fail"`, 8 servers 2 at a time (4 waves), sessions that never end on
