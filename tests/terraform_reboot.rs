@@ -812,12 +812,17 @@ fn wrong_credentials_fail_with_the_api_message() {
                 .all(|entry| entry.operation != Operation::BatchReboot),
             "{requests:#?}"
         );
+        // Three lookups meet the refusal, one request each (a 401 is not retried): the plan's
+        // session count (skipped quietly), the apply-time plan's, and the pre-flight, whose
+        // answer the error quotes.
         let rejected = requests;
-        assert_eq!(rejected.len(), 1, "a 401 is not retried: {rejected:#?}");
-        assert_eq!(rejected[0].status, Some(401));
-        assert_eq!(rejected[0].error_code.as_deref(), Some("APIGW.0301"));
-        assert_eq!(rejected[0].auth, kind);
-        assert_flat_contains(&output, &format!("request id: {}", rejected[0].request_id));
+        assert_eq!(rejected.len(), 3, "a 401 is not retried: {rejected:#?}");
+        for entry in &rejected {
+            assert_eq!(entry.status, Some(401));
+            assert_eq!(entry.error_code.as_deref(), Some("APIGW.0301"));
+            assert_eq!(entry.auth, kind);
+        }
+        assert_flat_contains(&output, &format!("request id: {}", rejected[2].request_id));
         assert_eq!(scenario.counts(&all), [0, 0]);
         assert!(tfjson::state_addresses(&scenario.show()).is_empty());
         for secret in TEST_SECRETS {

@@ -838,7 +838,9 @@ async fn stop_while_a_request_hangs_saves_nothing() {
     };
     eventually(|| {
         let state = sim.state();
-        state.counters.hung > 0 || state.in_flight > 0
+        // The hanging request itself (the plan's session lookup and the pre-flight are in flight
+        // before it, briefly).
+        state.counters.hung > 0
     })
     .await;
     provider.stop();

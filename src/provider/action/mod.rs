@@ -34,8 +34,8 @@ use crate::protocol::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use crate::protocol::provider::ActionProgress;
 use crate::provider::duration::format_go_duration;
 use crate::provider::reboot::preflight::{check_servers, Refusal};
+use crate::workspace::rollout::{self, RolloutEvent, RolloutPlan, RolloutReport};
 use crate::workspace::RebootType;
-use execute::{execute, Executed, Execution};
 use model::RebootActionConfig;
 use progress::Reporter;
 
@@ -161,25 +161,27 @@ impl Action<ClientState> for RebootAction {
                 .into(),
             };
         }
-        let executed = execute(
+        let plan = RolloutPlan {
+            wait_for_ready: job.wait,
+            wait: session.wait_options.clone(),
+            ..RolloutPlan::new(job.servers.clone(), job.reboot_type)
+        };
+        let tell = |event: RolloutEvent| reporter.say(event.to_string());
+        let report = rollout::run(
             &session.poller,
-            session.wait_options.clone(),
-            &Execution {
-                servers: &job.servers,
-                reboot_type: job.reboot_type,
-                wait: job.wait,
-                timeout: job.timeout,
-            },
+            &plan,
+            &tell,
             &context.cancel,
-            &reporter,
+            started + job.timeout,
         )
         .await;
+        let interrupted = context.cancel.is_cancelled();
         reporter.finish();
-        let done = executed.done();
+        let done: BTreeSet<String> = report.done().map(str::to_owned).collect();
         tracing::info!(
             servers = job.servers.len(),
             done = done.len(),
-            interrupted = executed.interrupted,
+            interrupted,
             "workspace_app_server_reboot action: finished"
         );
         if done.len() == job.servers.len() {
@@ -195,15 +197,20 @@ impl Action<ClientState> for RebootAction {
             ));
             return Diagnostics::new();
         }
-        if executed.interrupted {
+        if interrupted {
             reporter.say("Interrupted: Terraform asked the provider to stop.");
         }
-        failure(&job, &executed, &done)
+        failure(&job, &report, interrupted, &done)
     }
 }
 
 /// The resource's diagnostics, ending with what invoking the action again does.
-fn failure(job: &Job, executed: &Executed, done: &BTreeSet<String>) -> Diagnostics {
+fn failure(
+    job: &Job,
+    report: &RolloutReport,
+    interrupted: bool,
+    done: &BTreeSet<String>,
+) -> Diagnostics {
     let pending: Vec<String> = job
         .servers
         .iter()
@@ -229,9 +236,9 @@ fn failure(job: &Job, executed: &Executed, done: &BTreeSet<String>) -> Diagnosti
             creating: false,
             listed: &job.servers,
             done_before: &no_earlier_run,
-            reboot: &executed.report,
-            wait: executed.wait.as_ref(),
-            interrupted: executed.interrupted,
+            rollout: report,
+            waited: job.wait,
+            interrupted,
             timeout_label: "timeout",
             timeout: job.timeout,
             pending: &pending,

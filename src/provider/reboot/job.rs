@@ -7,11 +7,13 @@ use std::time::Duration;
 use super::handover::Handover;
 use super::model::RebootState;
 use super::progress::{normalized_triggers, triggers_fingerprint, RebootProgress};
+use super::rolling::Rolling;
 use super::validate::parse_timeout;
 use crate::protocol::diagnostics::Diagnostic;
 use crate::workspace::RebootType;
 
-/// Bound on one apply step when `timeouts` says nothing.
+/// Bound on one apply step when `timeouts` says nothing (and neither waves nor a drain make
+/// the rollout longer, see [`Rolling::default_timeout`]).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// The reboot an apply carries out, read from the planned state.
@@ -22,6 +24,8 @@ pub struct Job {
     pub server_ids: Vec<String>,
     pub reboot_type: RebootType,
     pub wait: bool,
+    /// Waves and draining.
+    pub rolling: Rolling,
     pub timeout: Duration,
     /// "timeouts.create" or "timeouts.update", for messages.
     pub timeout_label: &'static str,
@@ -61,6 +65,8 @@ impl Job {
             .wait_for_ready
             .known()
             .ok_or_else(|| broken("wait_for_ready"))?;
+        let rolling = Rolling::read(&planned.max_unavailable, &planned.drain)?
+            .ok_or_else(|| broken("max_unavailable or drain"))?;
         let timeouts = planned.timeouts.known();
         let (configured, timeout_label) = if creating {
             (timeouts.and_then(|t| t.create.known()), "timeouts.create")
@@ -68,7 +74,7 @@ impl Job {
             (timeouts.and_then(|t| t.update.known()), "timeouts.update")
         };
         let timeout = match configured {
-            None => DEFAULT_TIMEOUT,
+            None => rolling.default_timeout(server_ids.len(), DEFAULT_TIMEOUT),
             Some(text) => parse_timeout(text).map_err(|problem| {
                 Diagnostic::error("Invalid timeout", format!("{timeout_label}: {problem}"))
             })?,
@@ -81,6 +87,7 @@ impl Job {
             server_ids,
             reboot_type,
             wait,
+            rolling,
             timeout,
             timeout_label,
             target,

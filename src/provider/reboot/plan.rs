@@ -116,31 +116,31 @@ async fn open_sessions_warning(
     servers: &[String],
 ) -> Option<Diagnostic> {
     let session = context.data.session().ok()?;
-    let looked = session
+    // The pre-flight lookup: one project listing when that is cheaper than a GET per server,
+    // shared with any other pre-flight of this process for a few seconds.
+    let looked = match session
         .poller
-        .look(
+        .preflight(
             servers,
             &context.cancel,
             Instant::now() + SESSION_LOOKUP_BUDGET,
         )
-        .await;
-    let mut sessions: u64 = 0;
-    let mut holding = 0usize;
-    for (id, result) in &looked.servers {
-        match result {
-            Ok(server) => {
-                let count = server.session_count.unwrap_or(0);
-                if count > 0 {
-                    sessions += count;
-                    holding += 1;
-                }
-            }
-            Err(error) => {
-                tracing::debug!(server_id = %id, %error, "plan: session count skipped");
-                return None;
-            }
+        .await
+    {
+        Ok(looked) => looked,
+        Err(error) => {
+            tracing::debug!(%error, "plan: session count skipped");
+            return None;
         }
-    }
+    };
+    let counts: Vec<u64> = looked
+        .servers
+        .values()
+        .filter_map(|server| server.session_count)
+        .filter(|count| *count > 0)
+        .collect();
+    let sessions: u64 = counts.iter().sum();
+    let holding = counts.len();
     (sessions > 0).then(|| {
         Diagnostic::warning(
             "User sessions will end without notice",

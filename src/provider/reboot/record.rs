@@ -32,7 +32,6 @@ use super::report::{failure_diagnostics, Outcome};
 use super::run::Ran;
 use crate::framework::{Applied, Set, Value};
 use crate::protocol::diagnostics::Diagnostics;
-use crate::workspace::WaitOutcome;
 
 /// What came before this apply step.
 pub enum Earlier<'a> {
@@ -61,7 +60,7 @@ pub fn record(
         .filter(|id| !done.contains(*id))
         .cloned()
         .collect();
-    let rebooted_any = !ran.report.rebooted.is_empty();
+    let rebooted_any = ran.report.rebooted_any();
     let prior_time = match earlier {
         Earlier::Nothing => Value::Null,
         Earlier::Replaced(handover) => handover.rebooted_at.clone(),
@@ -75,7 +74,7 @@ pub fn record(
     );
     if pending.is_empty() {
         tracing::info!(
-            rebooted = ran.report.rebooted.len(),
+            rebooted = ran.report.done().count(),
             "workspace_app_server_reboot: done"
         );
         state.pending_server_ids = Value::Known(Set::default());
@@ -112,7 +111,7 @@ pub fn record(
 /// The diagnostics of an apply that left `pending` servers not done.
 fn failure(job: &Job, targets: &Targets, ran: &Ran, pending: &[String]) -> Diagnostics {
     tracing::warn!(
-        rebooted = ran.report.rebooted.len(),
+        rebooted = ran.report.done().count(),
         pending = pending.len(),
         interrupted = ran.interrupted,
         "workspace_app_server_reboot: incomplete"
@@ -121,8 +120,8 @@ fn failure(job: &Job, targets: &Targets, ran: &Ran, pending: &[String]) -> Diagn
         creating: job.creating,
         listed: &job.server_ids,
         done_before: &targets.done_before,
-        reboot: &ran.report,
-        wait: ran.wait.as_ref(),
+        rollout: &ran.report,
+        waited: job.wait,
         interrupted: ran.interrupted,
         timeout_label: job.timeout_label,
         timeout: job.timeout,
@@ -133,16 +132,12 @@ fn failure(job: &Job, targets: &Targets, ran: &Ran, pending: &[String]) -> Diagn
 /// Servers done for this target: by the earlier apply, or now (accepted and, when waiting was
 /// asked, seen ready).
 fn done(targets: &Targets, ran: &Ran) -> BTreeSet<String> {
-    let done_now = ran.report.rebooted.iter().filter(|id| {
-        ran.wait
-            .as_ref()
-            .is_none_or(|wait| wait.outcome(id) == Some(&WaitOutcome::Ready))
-    });
     targets
         .done_before
         .iter()
-        .chain(done_now)
-        .cloned()
+        .map(String::as_str)
+        .chain(ran.report.done())
+        .map(str::to_owned)
         .collect()
 }
 

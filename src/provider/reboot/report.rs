@@ -1,6 +1,11 @@
-//! Diagnostics for an apply that did not finish: every failed batch with the API's own words,
-//! every server that is not ready, what was done, and what the next apply will do. Server IDs
-//! are listed in full; nothing secret is in these reports (the client redacts its errors).
+//! Diagnostics for an apply that did not finish: every failed reboot request with the API's
+//! own words, every server that is not ready, the wave that failed and why, servers left in
+//! maintenance mode, what was done, each unfinished server's last seen state, and what the
+//! next run will do. Server IDs are listed in full; nothing secret is in these reports (the
+//! client redacts its errors).
+//!
+//! Built from the rollout engine's report alone, so the resource and the action of the same
+//! name (which ends with a different next step: it keeps no state) say the same things.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -8,7 +13,10 @@ use std::time::Duration;
 
 use crate::protocol::diagnostics::{Diagnostic, Diagnostics};
 use crate::provider::duration::format_go_duration;
-use crate::workspace::{BatchFailure, ClientError, RebootReport, WaitOutcome, WaitReport};
+use crate::workspace::rollout::{
+    RolloutFailure, RolloutReport, ServerOutcome, ServerReport, WaveFailure,
+};
+use crate::workspace::{ClientError, WaitOutcome};
 
 /// Everything known about an apply step that reboots.
 pub struct Outcome<'a> {
@@ -17,12 +25,13 @@ pub struct Outcome<'a> {
     pub listed: &'a [String],
     /// Done by an earlier, unfinished apply towards the same triggers.
     pub done_before: &'a BTreeSet<String>,
-    pub reboot: &'a RebootReport,
-    /// `None` when waiting was not asked (or nothing was rebooted).
-    pub wait: Option<&'a WaitReport>,
+    /// What the rollout did with the servers left to reboot.
+    pub rollout: &'a RolloutReport,
+    /// Waiting for readiness was asked.
+    pub waited: bool,
     /// Terraform asked the provider to stop.
     pub interrupted: bool,
-    /// "timeouts.create" or "timeouts.update", and its value.
+    /// "timeouts.create" or "timeouts.update" (the action: "timeout"), and its value.
     pub timeout_label: &'a str,
     pub timeout: Duration,
     /// Listed servers not done: to be rebooted by the next apply.
@@ -37,36 +46,53 @@ pub fn failure_diagnostics(outcome: &Outcome<'_>) -> Diagnostics {
 /// action of the same name keeps no state, so its next step differs from the resource's.
 pub fn failure_diagnostics_then(outcome: &Outcome<'_>, next: &str) -> Diagnostics {
     let mut diagnostics = Diagnostics::new();
-    for failure in &outcome.reboot.failed {
-        diagnostics.push(batch_failure(failure, outcome));
+    for (error, server_ids) in request_failures(outcome.rollout) {
+        diagnostics.push(request_failure(error, &server_ids, outcome));
     }
-    if !outcome.interrupted && !outcome.reboot.not_attempted.is_empty() {
+    if let Some(diagnostic) = out_of_time(outcome) {
+        diagnostics.push(diagnostic);
+    }
+    if let Some(diagnostic) = not_ready(outcome) {
+        diagnostics.push(diagnostic);
+    }
+    if let Some(diagnostic) = stopped_before_rebooting(outcome.rollout) {
+        diagnostics.push(diagnostic);
+    }
+    if let Some(advice) = outcome.rollout.maintenance_advice() {
         diagnostics.push(Diagnostic::error(
-            "Timed out before every reboot was requested",
-            format!(
-                "The {} bound of {} ran out before the reboot of these {} server(s) was \
-                 requested: {}.",
-                outcome.timeout_label,
-                format_go_duration(outcome.timeout),
-                outcome.reboot.not_attempted.len(),
-                list(&outcome.reboot.not_attempted)
-            ),
+            "Servers left in maintenance mode",
+            advice,
         ));
-    }
-    if let Some(wait) = outcome.wait {
-        if let Some(diagnostic) = not_ready(wait, outcome) {
-            diagnostics.push(diagnostic);
-        }
     }
     diagnostics.push(summary(outcome, next));
     diagnostics
 }
 
-fn batch_failure(failure: &BatchFailure, outcome: &Outcome<'_>) -> Diagnostic {
-    let count = failure.server_ids.len();
+/// Servers whose reboot request failed, grouped by the error (one group per failed request,
+/// in rollout order; requests failing the same way share a group).
+fn request_failures(rollout: &RolloutReport) -> Vec<(&ClientError, Vec<String>)> {
+    let mut groups: Vec<(&ClientError, Vec<String>)> = Vec::new();
+    for server in &rollout.servers {
+        let ServerOutcome::RequestFailed(error) = &server.outcome else {
+            continue;
+        };
+        match groups.iter_mut().find(|(seen, _)| *seen == error) {
+            Some((_, ids)) => ids.push(server.server_id.clone()),
+            None => groups.push((error, vec![server.server_id.clone()])),
+        }
+    }
+    groups
+}
+
+fn request_failure(
+    error: &ClientError,
+    server_ids: &[String],
+    outcome: &Outcome<'_>,
+) -> Diagnostic {
+    let count = server_ids.len();
     let mut detail = String::new();
-    error_lines(&failure.error, &mut detail);
-    if matches!(failure.error, ClientError::DeadlineExceeded { .. }) {
+    error_lines(error, &mut detail);
+    if matches!(error, ClientError::DeadlineExceeded { .. }) {
         let _ = writeln!(
             detail,
             "The {} bound of {} ran out.",
@@ -74,11 +100,77 @@ fn batch_failure(failure: &BatchFailure, outcome: &Outcome<'_>) -> Diagnostic {
             format_go_duration(outcome.timeout)
         );
     }
-    let _ = write!(detail, "servers ({count}): {}", list(&failure.server_ids));
+    let _ = write!(detail, "servers ({count}): {}", list(server_ids));
     Diagnostic::error(
         format!("Reboot request failed for {count} server(s)"),
         detail,
     )
+}
+
+/// The bound ran out before every reboot was requested (not told when Terraform stopped the
+/// provider: the summary says so).
+fn out_of_time(outcome: &Outcome<'_>) -> Option<Diagnostic> {
+    let ran_out = matches!(
+        outcome.rollout.failure,
+        Some(RolloutFailure::Wave {
+            reason: WaveFailure::DeadlineExceeded { .. },
+            ..
+        })
+    );
+    if outcome.interrupted || !ran_out {
+        return None;
+    }
+    let never: Vec<&str> = outcome
+        .rollout
+        .servers
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.outcome,
+                ServerOutcome::NotRebooted { .. } | ServerOutcome::NotStarted
+            )
+        })
+        .map(|s| s.server_id.as_str())
+        .collect();
+    if never.is_empty() {
+        return None;
+    }
+    Some(Diagnostic::error(
+        "Timed out before every reboot was requested",
+        format!(
+            "The {} bound of {} ran out before the reboot of these {} server(s) was \
+             requested: {}.",
+            outcome.timeout_label,
+            format_go_duration(outcome.timeout),
+            never.len(),
+            list(&never)
+        ),
+    ))
+}
+
+/// Why the rollout stopped when no failed request, timeout or unready server says it: the
+/// drain (maintenance mode, sessions, logoff) or a refusal before anything was sent.
+fn stopped_before_rebooting(rollout: &RolloutReport) -> Option<Diagnostic> {
+    let failure = rollout.failure.as_ref()?;
+    let summary = match failure {
+        RolloutFailure::Wave { reason, .. } => match reason {
+            WaveFailure::MaintenanceOn { .. }
+            | WaveFailure::DrainLookup(_)
+            | WaveFailure::SessionsRemain { .. }
+            | WaveFailure::Logoff(_) => "Drain failed",
+            // Told by "Servers left in maintenance mode".
+            WaveFailure::MaintenanceOff { .. } => return None,
+            // Told by the request failures, the unready servers, the timeout or "Interrupted".
+            WaveFailure::RebootRequest { .. }
+            | WaveFailure::NotReady { .. }
+            | WaveFailure::Cancelled { .. }
+            | WaveFailure::DeadlineExceeded { .. } => return None,
+        },
+        RolloutFailure::InvalidPlan(_)
+        | RolloutFailure::Preflight { .. }
+        | RolloutFailure::PreflightLookup(_) => "Reboot not started",
+    };
+    Some(Diagnostic::error(summary, format!("{failure}.")))
 }
 
 /// The API's own words for `error` — HTTP status, `error_code`, `error_msg`, request id and,
@@ -135,20 +227,21 @@ pub fn hint_for(status: u16, error_code: Option<&str>) -> Option<String> {
     }
 }
 
-fn not_ready(wait: &WaitReport, outcome: &Outcome<'_>) -> Option<Diagnostic> {
+fn not_ready(outcome: &Outcome<'_>) -> Option<Diagnostic> {
     let mut lines = Vec::new();
-    for server in wait.not_ready() {
+    for server in &outcome.rollout.servers {
         let line = match &server.outcome {
-            WaitOutcome::Ready => continue,
-            // Interrupted waits are told in the summary.
-            WaitOutcome::Cancelled => continue,
-            WaitOutcome::Failed { reason } => format!("- {}: {reason}", server.server_id),
-            WaitOutcome::TimedOut { last_status } => format!(
+            ServerOutcome::NotReady(WaitOutcome::Failed { reason }) => {
+                format!("- {}: {reason}", server.server_id)
+            }
+            ServerOutcome::NotReady(WaitOutcome::TimedOut { last_status }) => format!(
                 "- {}: not ready when the {} bound of {} ran out ({last_status})",
                 server.server_id,
                 outcome.timeout_label,
                 format_go_duration(outcome.timeout)
             ),
+            // Interrupted waits are told in the summary.
+            _ => continue,
         };
         lines.push(line);
     }
@@ -165,38 +258,51 @@ fn not_ready(wait: &WaitReport, outcome: &Outcome<'_>) -> Option<Diagnostic> {
 }
 
 fn summary(outcome: &Outcome<'_>, next: &str) -> Diagnostic {
-    let waited = outcome.wait.is_some();
-    let ready = |id: &str| {
-        outcome
-            .wait
-            .is_none_or(|w| w.outcome(id) == Some(&WaitOutcome::Ready))
+    let rollout = outcome.rollout;
+    let with = |keep: fn(&ServerOutcome) -> bool| -> Vec<&str> {
+        rollout
+            .servers
+            .iter()
+            .filter(|s| keep(&s.outcome))
+            .map(|s| s.server_id.as_str())
+            .collect()
     };
-    let rebooted_ready: Vec<String> = outcome
-        .reboot
-        .rebooted
-        .iter()
-        .filter(|id| ready(id))
-        .cloned()
-        .collect();
-    let rebooted_unconfirmed: Vec<String> = outcome
-        .reboot
-        .rebooted
-        .iter()
-        .filter(|id| !ready(id))
-        .cloned()
-        .collect();
-    let not_rebooted: Vec<String> = outcome
-        .reboot
-        .failed_ids()
-        .map(str::to_owned)
-        .chain(outcome.reboot.not_attempted.iter().cloned())
-        .collect();
+    let done = with(|o| matches!(o, ServerOutcome::Ready | ServerOutcome::Rebooted));
+    let unconfirmed = with(|o| matches!(o, ServerOutcome::NotReady(_)));
+    let not_rebooted = with(|o| {
+        matches!(
+            o,
+            ServerOutcome::RequestFailed(_) | ServerOutcome::NotRebooted { .. }
+        )
+    });
+    let not_started = with(|o| matches!(o, ServerOutcome::NotStarted));
 
     let mut detail = String::new();
     if outcome.interrupted {
         detail.push_str("Terraform asked the provider to stop, so the apply ended early.\n");
     }
     let _ = writeln!(detail, "Servers listed: {}.", outcome.listed.len());
+    if rollout.waves.len() > 1 {
+        let _ = writeln!(
+            detail,
+            "Waves planned: {} (at most {} server(s) each that were up).",
+            rollout.waves.len(),
+            rollout
+                .waves
+                .iter()
+                .map(|w| w.server_ids.len())
+                .max()
+                .unwrap_or(0)
+        );
+    }
+    if let Some(RolloutFailure::Wave {
+        wave,
+        waves,
+        reason,
+    }) = &rollout.failure
+    {
+        let _ = writeln!(detail, "Wave {wave} of {waves} failed: {reason}.");
+    }
     if !outcome.done_before.is_empty() {
         let _ = writeln!(
             detail,
@@ -205,23 +311,18 @@ fn summary(outcome: &Outcome<'_>, next: &str) -> Diagnostic {
             list(outcome.done_before)
         );
     }
-    let done_label = if waited {
+    let done_label = if outcome.waited {
         "Rebooted and ready again"
     } else {
         "Rebooted"
     };
-    let _ = writeln!(
-        detail,
-        "{done_label} ({}): {}.",
-        rebooted_ready.len(),
-        list(&rebooted_ready)
-    );
-    if !rebooted_unconfirmed.is_empty() {
+    let _ = writeln!(detail, "{done_label} ({}): {}.", done.len(), list(&done));
+    if !unconfirmed.is_empty() {
         let _ = writeln!(
             detail,
             "Reboot accepted but not seen ready ({}): {}.",
-            rebooted_unconfirmed.len(),
-            list(&rebooted_unconfirmed)
+            unconfirmed.len(),
+            list(&unconfirmed)
         );
     }
     if !not_rebooted.is_empty() {
@@ -230,6 +331,32 @@ fn summary(outcome: &Outcome<'_>, next: &str) -> Diagnostic {
             "Not rebooted ({}): {}.",
             not_rebooted.len(),
             list(&not_rebooted)
+        );
+    }
+    if !not_started.is_empty() {
+        let _ = writeln!(
+            detail,
+            "Not started, untouched (a wave before theirs did not finish) ({}): {}.",
+            not_started.len(),
+            list(&not_started)
+        );
+    }
+    let last_states: Vec<String> = rollout
+        .servers
+        .iter()
+        .filter(|s| {
+            !matches!(
+                s.outcome,
+                ServerOutcome::Ready | ServerOutcome::Rebooted | ServerOutcome::NotStarted
+            )
+        })
+        .map(last_state)
+        .collect();
+    if !last_states.is_empty() {
+        let _ = writeln!(
+            detail,
+            "Last seen state of the servers not done:\n{}",
+            last_states.join("\n")
         );
     }
     detail.push_str(next);
@@ -241,9 +368,36 @@ fn summary(outcome: &Outcome<'_>, next: &str) -> Diagnostic {
     Diagnostic::error(summary, detail)
 }
 
+/// `- id (wave N): outcome; last seen status …, vm_status …, task_status …, N sessions[, in
+/// maintenance]`.
+fn last_state(server: &ServerReport) -> String {
+    let mut line = format!("- {}", server.server_id);
+    if server.wave > 0 {
+        let _ = write!(line, " (wave {})", server.wave);
+    }
+    let _ = write!(line, ": {}", server.outcome);
+    if let Some(seen) = &server.last_seen {
+        let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_owned());
+        let _ = write!(
+            line,
+            "; last seen status {}, vm_status {}, task_status {}",
+            text(&seen.status),
+            text(&seen.vm_status),
+            text(&seen.task_status)
+        );
+        if let Some(sessions) = seen.session_count {
+            let _ = write!(line, ", {sessions} session(s)");
+        }
+        if seen.maintain_status == Some(true) {
+            line.push_str(", in maintenance mode");
+        }
+    }
+    line
+}
+
 /// What the resource's next apply does (the state it leaves is `record`'s business).
 fn resource_next_step(outcome: &Outcome<'_>) -> String {
-    let anything_rebooted = !outcome.reboot.rebooted.is_empty();
+    let anything_rebooted = outcome.rollout.rebooted_any();
     if outcome.creating && (anything_rebooted || !outcome.done_before.is_empty()) {
         format!(
             "Terraform marks this resource as tainted and the state lists the servers not done \

@@ -1,10 +1,13 @@
-//! The run step of a reboot apply: send the reboot requests, then wait for the servers when
-//! asked, all under one deadline and the provider's stop signal.
+//! The run step of a reboot apply: the rollout engine (`workspace::rollout`) reboots the
+//! servers left to reboot — in waves and drained first when the configuration asks, all at
+//! once otherwise — under one deadline and the provider's stop signal, and waits for them when
+//! asked. Every step it reports is logged at INFO (`TF_LOG=info` shows them), so a long
+//! rollout can be followed.
 //!
-//! Kept to this one small function on purpose: the rolling (wave) engine of
-//! `workspace::rollout` is meant to replace it whole, taking the same inputs and giving a
-//! [`Ran`]. The wait goes through the process's one [`Poller`](crate::workspace::Poller), so
-//! every resource waiting in the same apply shares its polling rounds.
+//! The wait goes through the process's one [`Poller`](crate::workspace::Poller), so every
+//! resource waiting in the same apply shares its polling rounds. The pre-flight before this
+//! step looked the servers up through the same poller; the engine's own pre-flight then finds
+//! them fresh in the poller's view and asks the API nothing more.
 
 use time::OffsetDateTime;
 use tokio::time::Instant;
@@ -12,16 +15,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::job::{Job, Targets};
 use crate::provider::Session;
-use crate::workspace::{RebootReport, WaitOptions, WaitReport};
+use crate::workspace::rollout::{self, RolloutEvent, RolloutReport};
 
 /// What running a job produced.
 #[derive(Debug)]
 pub struct Ran {
-    /// When the reboot was requested: the time recorded in `rebooted_at`.
+    /// When the first reboot was requested (when this step started, if none was): the time
+    /// recorded in `rebooted_at`.
     pub requested_at: OffsetDateTime,
-    pub report: RebootReport,
-    /// `None` when waiting was not asked, or nothing was rebooted.
-    pub wait: Option<WaitReport>,
+    pub report: RolloutReport,
     /// Terraform asked the provider to stop.
     pub interrupted: bool,
 }
@@ -33,7 +35,7 @@ pub async fn run(
     cancel: &CancellationToken,
     deadline: Instant,
 ) -> Ran {
-    let requested_at = OffsetDateTime::now_utc();
+    let started = OffsetDateTime::now_utc();
     tracing::info!(
         servers = targets.to_reboot.len(),
         already_done = targets.done_before.len(),
@@ -41,32 +43,18 @@ pub async fn run(
         wait = job.wait,
         "workspace_app_server_reboot: rebooting"
     );
-    let report = if targets.to_reboot.is_empty() {
-        RebootReport::default()
-    } else {
-        session
-            .client
-            .batch_reboot(&targets.to_reboot, job.reboot_type, cancel, deadline)
-            .await
-    };
-    let wait = if job.wait && !report.rebooted.is_empty() {
-        let options = WaitOptions {
-            reboot_requested_at: Some(requested_at),
-            ..session.wait_options.clone()
-        };
-        Some(
-            session
-                .poller
-                .wait_until_ready(&report.rebooted, &options, cancel, deadline)
-                .await,
-        )
-    } else {
-        None
-    };
+    let plan = job.rolling.plan(
+        targets.to_reboot.clone(),
+        job.server_ids.len(),
+        job.reboot_type,
+        job.wait,
+        session.wait_options.clone(),
+    );
+    let log = |event: RolloutEvent| tracing::info!("workspace_app_server_reboot: {event}");
+    let report = rollout::run(&session.poller, &plan, &log, cancel, deadline).await;
     Ran {
-        requested_at,
+        requested_at: report.first_requested_at().unwrap_or(started),
         report,
-        wait,
         interrupted: cancel.is_cancelled(),
     }
 }

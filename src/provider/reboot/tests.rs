@@ -70,6 +70,8 @@ pub(crate) struct Config {
     pub reboot_type: Value,
     pub triggers: Value,
     pub wait_for_ready: Value,
+    pub max_unavailable: Value,
+    pub drain: Value,
     pub timeouts: Value,
 }
 
@@ -80,6 +82,8 @@ impl Config {
             reboot_type: Value::Null,
             triggers: Value::Null,
             wait_for_ready: Value::Null,
+            max_unavailable: Value::Null,
+            drain: Value::Null,
             timeouts: Value::Null,
         }
     }
@@ -104,6 +108,24 @@ impl Config {
         self
     }
 
+    pub fn max_unavailable(mut self, text: &str) -> Self {
+        self.max_unavailable = Value::string(text);
+        self
+    }
+
+    /// A `drain` block with these attributes set (the rest null).
+    pub fn drain(mut self, set: &[(&str, &str)]) -> Self {
+        let names = ["timeout", "on_timeout", "title", "message", "logoff_delay"];
+        self.drain = Value::object(names.map(|name| {
+            let value = set
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map_or(Value::Null, |(_, v)| Value::string(*v));
+            (name, value)
+        }));
+        self
+    }
+
     pub fn timeouts(mut self, create: Option<&str>, update: Option<&str>) -> Self {
         let slot = |t: Option<&str>| t.map_or(Value::Null, Value::string);
         self.timeouts = Value::object([("create", slot(create)), ("update", slot(update))]);
@@ -117,6 +139,8 @@ impl Config {
             ("type", self.reboot_type.clone()),
             ("triggers", self.triggers.clone()),
             ("wait_for_ready", self.wait_for_ready.clone()),
+            ("max_unavailable", self.max_unavailable.clone()),
+            ("drain", self.drain.clone()),
             ("rebooted_at", Value::Null),
             ("pending_server_ids", Value::Null),
             ("timeouts", self.timeouts.clone()),
@@ -220,8 +244,18 @@ fn reboot_schema_shape() {
     for computed in ["id", "rebooted_at", "pending_server_ids"] {
         assert!(attr(computed).computed && !attr(computed).optional && !attr(computed).required);
     }
-    assert_eq!(block.block_types.len(), 1);
-    let timeouts = &block.block_types[0];
+    assert!(attr("max_unavailable").optional && !attr("max_unavailable").computed);
+    assert_eq!(block.block_types.len(), 2);
+    let drain = &block.block_types[0];
+    assert_eq!(drain.type_name, "drain");
+    assert_eq!(drain.nesting, crate::protocol::schema::Nesting::Single);
+    for name in ["timeout", "on_timeout", "title", "message", "logoff_delay"] {
+        assert!(drain
+            .block
+            .attribute(name)
+            .is_some_and(|a| a.optional && !a.computed));
+    }
+    let timeouts = &block.block_types[1];
     assert_eq!(timeouts.type_name, "timeouts");
     assert_eq!(timeouts.nesting, crate::protocol::schema::Nesting::Single);
     assert!(timeouts
@@ -239,7 +273,9 @@ fn reboot_schema_shape() {
     assert_eq!(
         names,
         [
+            "drain",
             "id",
+            "max_unavailable",
             "pending_server_ids",
             "rebooted_at",
             "server_ids",
@@ -254,7 +290,7 @@ fn reboot_schema_shape() {
 #[test]
 fn documented_timeout_defaults_are_the_applied_ones() {
     let shown = format!(
-        "Default `\"{}\"`.",
+        "Default `\"{}\"`",
         crate::provider::duration::format_go_duration(DEFAULT_TIMEOUT)
     );
     for decl in <Timeouts as crate::framework::Model>::declarations() {
@@ -328,6 +364,83 @@ fn each_validation_error_points_at_its_attribute() {
     // A suggestion for the wrong case.
     let diagnostics = validate(&Config::ids(&["a"]).reboot_type("hard").value());
     assert!(diagnostics.0[0].detail.contains("\"HARD\""));
+}
+
+#[test]
+fn waves_and_drain_are_validated_at_their_attributes() {
+    let cases: Vec<(Config, &str)> = vec![
+        (Config::ids(&["a"]).max_unavailable("0"), "max_unavailable"),
+        (
+            Config::ids(&["a"]).max_unavailable("25 %"),
+            "max_unavailable",
+        ),
+        (
+            Config::ids(&["a"]).max_unavailable("120%"),
+            "max_unavailable",
+        ),
+        (
+            Config::ids(&["a"]).max_unavailable("2").wait(false),
+            "max_unavailable",
+        ),
+        (Config::ids(&["a"]).drain(&[]).wait(false), "drain"),
+        (
+            Config::ids(&["a"]).drain(&[("on_timeout", "wait")]),
+            "drain.on_timeout",
+        ),
+        (
+            Config::ids(&["a"]).drain(&[("timeout", "ten minutes")]),
+            "drain.timeout",
+        ),
+        (
+            Config::ids(&["a"]).drain(&[("logoff_delay", "-1m")]),
+            "drain.logoff_delay",
+        ),
+    ];
+    for (config, path) in cases {
+        let diagnostics = validate(&config.value());
+        assert_eq!(
+            error_paths(&diagnostics),
+            vec![path.to_owned()],
+            "{diagnostics:#?}"
+        );
+    }
+    let fine = Config::ids(&["a", "b"]).max_unavailable("25%").drain(&[
+        ("timeout", "2m"),
+        ("on_timeout", "logoff"),
+        ("message", "Save"),
+    ]);
+    assert!(validate(&fine.value()).is_empty());
+}
+
+#[test]
+fn rollout_plan_checks() {
+    // A drain without waves: one warning at `drain`; nothing else (no provider, no lookup).
+    let response = plan_of(&Value::Null, &Config::ids(&["a", "b"]).drain(&[]));
+    let warnings: Vec<&Diagnostic> = response.diagnostics.iter().collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert_eq!(warnings[0].severity, Severity::Warning);
+    assert!(warnings[0]
+        .detail
+        .contains("all 2 listed server(s) are one wave"));
+    // With waves, no warning.
+    let config = Config::ids(&["a", "b"]).drain(&[]).max_unavailable("1");
+    assert!(plan_of(&Value::Null, &config).diagnostics.is_empty());
+    // An explicit timeout shorter than one drained wave: an error at it.
+    let short = config.clone().timeouts(Some("10m"), None);
+    let response = plan_of(&Value::Null, &short);
+    assert_eq!(error_paths(&response.diagnostics), ["timeouts.create"]);
+    assert!(
+        response.diagnostics.0[0]
+            .detail
+            .contains("at least \"15m\""),
+        "{:#?}",
+        response.diagnostics
+    );
+    // Long enough, or no rollout settings: fine.
+    let long = config.timeouts(Some("16m"), None);
+    assert!(plan_of(&Value::Null, &long).diagnostics.is_empty());
+    let plain = Config::ids(&["a"]).timeouts(Some("1s"), None);
+    assert!(plan_of(&Value::Null, &plain).diagnostics.is_empty());
 }
 
 #[test]
@@ -451,6 +564,13 @@ fn changes_other_than_triggers_plan_no_reboot() {
         Config::ids(&["a", "b"])
             .triggers(&[("image", "v1")])
             .timeouts(Some("5m"), None),
+        // Waves and draining decide how, never whether.
+        Config::ids(&["a", "b"])
+            .triggers(&[("image", "v1")])
+            .max_unavailable("1"),
+        Config::ids(&["a", "b"])
+            .triggers(&[("image", "v1")])
+            .drain(&[("on_timeout", "logoff")]),
     ] {
         let planned = plan_of(&prior, &after).planned_state;
         assert_eq!(
@@ -577,7 +697,7 @@ fn upgrade_from_version_0_and_1() {
     let Value::Object(attributes) = &response.upgraded_state else {
         panic!("an object: {response:#?}");
     };
-    assert_eq!(attributes.len(), 8);
+    assert_eq!(attributes.len(), 10);
     assert!(attributes["triggers"].is_null() && attributes["timeouts"].is_null());
     // A current state with the attribute keeps it.
     let mut current = raw.clone();

@@ -258,10 +258,12 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Why the rollout stopped, when it was asked to stop or ran out of time.
+    /// Why the rollout stopped, when it was asked to stop or ran out of time. Not cancelled
+    /// means out of time, even when the clock has not quite reached the deadline: the client
+    /// gives up on a request that cannot finish before it.
     fn stop_reason(&self, rebooting: bool) -> WaveFailure {
         self.stopped(rebooting)
-            .unwrap_or(WaveFailure::Cancelled { rebooting })
+            .unwrap_or(WaveFailure::DeadlineExceeded { rebooting })
     }
 
     async fn wave_steps(
