@@ -427,7 +427,7 @@ fn a_failing_drain_stops_the_rollout_and_the_next_apply_finishes_it() {
     ));
     let failed = scenario.apply();
     failed.assert_failure();
-    assert_says(&failed, "wave 2");
+    assert_says(&failed, "wave 2/4 failed");
     assert_says(&failed, "srv-0004 (3)");
 
     let report = scenario.sim.fleet_report();
