@@ -8,8 +8,8 @@
 #    Terraform 1.0.3 (scripts/install-terraform.sh);
 # 3. starts the simulator on 127.0.0.1 with AK/SK authentication and two named server groups,
 #    "web" (srv-0001 … srv-0012) and "batch" (srv-0013 … srv-0016), whose users keep
-#    connecting: two sessions per server at start, a new one every 1.5 s (at most three per
-#    server), each lasting 8 s;
+#    connecting: two sessions per server at start, a new one every 2 s (at most three per
+#    server), each lasting 20 s;
 # 4. installs the built provider into a filesystem mirror, writes a CLI config that uses it, and
 #    runs `init` + `apply` of examples/quickstart with HW_* variables pointing at the simulator:
 #    the data source picks the group "web" by name, and the reboot rolls through it 25% (three
@@ -115,9 +115,9 @@ SIMULATOR_SECRET_KEY="${secret_key}" "${simulator_binary}" \
     --group "sg-web=${#GROUP_SERVERS[@]}" --group-name "sg-web=${GROUP_NAME}" \
     --group "sg-batch=${#OTHER_SERVERS[@]}" --group-name "sg-batch=batch" \
     --sessions-per-server 2 \
-    --session-arrival-ms 1500 \
+    --session-arrival-ms 2000 \
     --max-sessions-per-server 3 \
-    --session-lifetime-ms 8000 \
+    --session-lifetime-ms 20000 \
     --logoff-second-ms 250 \
     --pending-ms 300 --rebooting-ms 800 --registering-ms 400 \
     --project-id "${PROJECT_ID}" \
@@ -172,6 +172,8 @@ export HW_ACCESS_KEY="${ACCESS_KEY}"
 export HW_SECRET_KEY="${secret_key}"
 # The simulator reboots a server in 1.5 s: poll it four times a second instead of every 5 s.
 export HW_WORKSPACE_POLL_INTERVAL="250ms"
+# The simulator has no quota; against the real cloud keep the default of 1.5 requests a second.
+export HW_WORKSPACE_MAX_REQUESTS_PER_SECOND="20"
 # The provider's progress lines (one per wave and drain step) go to this log.
 export TF_LOG_PROVIDER="INFO"
 export TF_LOG_PATH="${work}/provider.log"
