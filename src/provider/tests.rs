@@ -15,7 +15,7 @@ use crate::protocol::diagnostics::{PathStep, Severity};
 use crate::protocol::provider::{ApplyRequest, ApplyResponse, PlanResponse, Provider};
 use crate::workspace::simulator::{
     CredentialsConfig, FailingIdsFault, Faults, Operation, RebootTiming, ServerSpec, Simulator,
-    SimulatorConfig, SimulatorHandle,
+    SimulatorConfig, SimulatorHandle, StatusOverride,
 };
 use crate::workspace::Credentials;
 
@@ -690,6 +690,93 @@ async fn failed_update_keeps_prior_triggers_and_the_next_apply_reboots_only_the_
         .plan_resource_change(plan_request(&saved.state, &v2.value(), &saved.private))
         .await;
     assert_eq!(settled.planned_state, saved.state);
+    sim.shutdown().await;
+}
+
+fn sessions(count: u32) -> StatusOverride {
+    StatusOverride {
+        session_count: Some(count),
+        ..StatusOverride::default()
+    }
+}
+
+#[tokio::test]
+async fn a_failed_wave_stops_the_rollout_and_the_next_apply_reboots_only_what_is_left() {
+    // 8 servers, 2 per wave: waves are (001, 002), (003, 004), (005, 006), (007, 008).
+    let servers = ids("wave", 8);
+    let sim = simulator(&servers, QUICK).await;
+    // A server that was in maintenance before: it stays there.
+    sim.set_maintenance("wave-001", true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A rollout makes a dozen requests a wave: lift the default request budget (1.5/s).
+    let provider = provider();
+    let mut settings = aksk_config(&sim);
+    if let Value::Object(arguments) = &mut settings {
+        arguments.insert(
+            "max_requests_per_second".to_owned(),
+            Value::Number(1000.into()),
+        );
+    }
+    let diagnostics = provider.configure(&settings, "1.0.3").await;
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let ids = str_refs(&servers);
+    let config = |image: &str| {
+        Config::ids(&ids)
+            .triggers(&[("image", image)])
+            .max_unavailable("2")
+            .drain(&[("timeout", "200ms"), ("on_timeout", "fail")])
+    };
+    let (_, created) = plan_and_apply(&provider, &Saved::none(), &config("v1").value()).await;
+    assert!(created.diagnostics.is_empty(), "{:#?}", created.diagnostics);
+    let report = sim.fleet_report();
+    let maintenance_before = report.server("wave-007").map_or(0, |h| h.maintenance.len());
+    assert!(report.max_unavailable <= 2, "{}", report.max_unavailable);
+    assert_eq!(counts(&sim, &servers), vec![1; 8]);
+    let saved = Saved {
+        state: created.new_state,
+        private: created.private,
+    };
+
+    // Sessions that never end on wave-004 (wave 2 of 4): the drain fails there.
+    sim.set_server_status("wave-004", sessions(3))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (_, failed) = plan_and_apply(&provider, &saved, &config("v2").value()).await;
+    let text = all_text(&failed.diagnostics);
+    assert!(text.contains("Wave 2 of 4 failed"), "{text}");
+    assert!(text.contains("wave-004 (3)"), "{text}");
+    assert!(
+        text.contains("Not started, untouched (a wave before theirs did not finish) (4): wave-005, wave-006, wave-007, wave-008"),
+        "{text}"
+    );
+    assert!(
+        text.contains("next apply reboots only the 6 server(s) not done"),
+        "{text}"
+    );
+    assert_eq!(counts(&sim, &servers), [2, 2, 1, 1, 1, 1, 1, 1]);
+    // Maintenance restored: only the server that was in maintenance before still is.
+    let in_maintenance: Vec<String> = servers
+        .iter()
+        .filter(|id| sim.server(id).is_some_and(|s| s.maintain_status))
+        .cloned()
+        .collect();
+    assert_eq!(in_maintenance, ["wave-001"]);
+    let report = sim.fleet_report();
+    assert!(report
+        .server("wave-007")
+        .is_some_and(|h| h.maintenance.len() == maintenance_before && h.reboots.len() == 1));
+    let saved = Saved {
+        state: failed.new_state,
+        private: failed.private,
+    };
+
+    // The sessions end; the next apply finishes only waves 2 to 4.
+    sim.set_server_status("wave-004", sessions(0))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (_, resumed) = plan_and_apply(&provider, &saved, &config("v2").value()).await;
+    assert!(resumed.diagnostics.is_empty(), "{:#?}", resumed.diagnostics);
+    assert_eq!(counts(&sim, &servers), vec![2; 8]);
+    assert!(sim.fleet_report().max_unavailable <= 2);
+    assert!(sim.server("wave-001").is_some_and(|s| s.maintain_status));
     sim.shutdown().await;
 }
 
