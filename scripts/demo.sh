@@ -240,4 +240,4 @@ report report "${base_url}" \
     --expect-reboots "${expectations[@]}"
 
 echo
-echo "demo: OK (${SECONDS} s, the build included). Next: README.md (using it against Huawei Cloud), docs/, and 'bash scripts/test.sh'."
+echo "demo: OK (${SECONDS} s in all). Next: README.md (using it against Huawei Cloud), docs/, and 'bash scripts/test.sh'."
