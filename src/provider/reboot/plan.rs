@@ -145,7 +145,10 @@ async fn open_sessions_warning(
         Diagnostic::warning(
             "User sessions will end without notice",
             format!(
-                "{sessions} user sessions are open on the servers this plan reboots; without                  `drain` they end without notice ({holding} of the {} server(s) hold sessions).                  Add a drain block to wait for them to end, or to log the users off with a                  message first.",
+                "{sessions} user sessions are open on the servers this plan reboots; without \
+                 `drain` they end without notice ({holding} of the {} server(s) hold \
+                 sessions). Add a drain block to wait for them to end, or to log the users off \
+                 with a message first.",
                 servers.len()
             ),
         )

@@ -368,8 +368,8 @@ fn summary(outcome: &Outcome<'_>, next: &str) -> Diagnostic {
     Diagnostic::error(summary, detail)
 }
 
-/// `- id (wave N): outcome; last seen status …, vm_status …, task_status …, N sessions[, in
-/// maintenance]`.
+/// `- id (wave N): outcome; last seen status …, vm_status …, task_status …, N session(s)[; left
+/// in maintenance mode]`.
 fn last_state(server: &ServerReport) -> String {
     let mut line = format!("- {}", server.server_id);
     if server.wave > 0 {
@@ -388,9 +388,11 @@ fn last_state(server: &ServerReport) -> String {
         if let Some(sessions) = seen.session_count {
             let _ = write!(line, ", {sessions} session(s)");
         }
-        if seen.maintain_status == Some(true) {
-            line.push_str(", in maintenance mode");
-        }
+    }
+    // Not the maintenance flag of the last answer: the rollout takes the servers it put into
+    // maintenance out again after that answer, so only a failure to do so is worth saying.
+    if server.left_in_maintenance {
+        line.push_str("; left in maintenance mode");
     }
     line
 }
