@@ -678,6 +678,9 @@ async fn invoke_drains_logs_users_off_and_restores_maintenance() {
     assert!(lines
         .last()
         .is_some_and(|l| l.starts_with("Done: 6 server(s)")));
+    for line in lines {
+        println!("  progress (drain): {line}");
+    }
 }
 
 #[tokio::test]

@@ -35,28 +35,19 @@ pub const HEARTBEAT_CHECK: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Doing {
     Checking,
-    Wave {
-        wave: usize,
-        waves: usize,
-    },
-    Draining {
-        wave: usize,
-        sessions: u64,
-        servers: usize,
-    },
-    LoggingOff {
-        wave: usize,
-    },
-    Waiting {
-        wave: usize,
-        waves: usize,
-    },
+    Wave,
+    Draining { sessions: u64, servers: usize },
+    LoggingOff,
+    Waiting,
 }
 
 /// Events (and silences) to lines.
 #[derive(Debug)]
 pub struct Narrator {
     doing: Doing,
+    /// The current wave and the number of waves (0 before the first).
+    wave: usize,
+    waves: usize,
     ready: usize,
     total: usize,
     last_line: Instant,
@@ -67,6 +58,8 @@ impl Narrator {
     pub fn new(total: usize, now: Instant) -> Self {
         Self {
             doing: Doing::Checking,
+            wave: 0,
+            waves: 0,
             ready: 0,
             total,
             last_line: now,
@@ -77,36 +70,22 @@ impl Narrator {
     pub fn line(&mut self, event: &RolloutEvent, now: Instant) -> Option<String> {
         match event {
             RolloutEvent::WaveStarted { wave, waves, .. } => {
-                self.doing = Doing::Wave {
-                    wave: *wave,
-                    waves: *waves,
-                }
+                (self.wave, self.waves) = (*wave, *waves);
+                self.doing = Doing::Wave;
             }
             RolloutEvent::Draining {
-                wave,
-                sessions,
-                servers,
+                sessions, servers, ..
             }
             | RolloutEvent::DrainTimedOut {
-                wave,
-                sessions,
-                servers,
-                ..
+                sessions, servers, ..
             } => {
                 self.doing = Doing::Draining {
-                    wave: *wave,
                     sessions: *sessions,
                     servers: *servers,
                 }
             }
-            RolloutEvent::LogoffSent { wave, .. } => self.doing = Doing::LoggingOff { wave: *wave },
-            RolloutEvent::RebootSent { wave, .. } => {
-                let waves = match self.doing {
-                    Doing::Wave { waves, .. } | Doing::Waiting { waves, .. } => waves,
-                    _ => 0,
-                };
-                self.doing = Doing::Waiting { wave: *wave, waves };
-            }
+            RolloutEvent::LogoffSent { .. } => self.doing = Doing::LoggingOff,
+            RolloutEvent::RebootSent { .. } => self.doing = Doing::Waiting,
             RolloutEvent::Ready { ready, total } => {
                 self.ready = *ready;
                 self.total = *total;
@@ -126,25 +105,20 @@ impl Narrator {
         }
         self.last_line = now;
         let ready = format!("{}/{} servers ready", self.ready, self.total);
+        let (wave, waves) = (self.wave, self.waves);
         Some(match &self.doing {
             Doing::Checking => "Still looking the servers up before rebooting.".to_owned(),
-            Doing::Wave { wave, waves } => format!("Still on wave {wave}/{waves}; {ready}."),
-            Doing::Draining {
-                wave,
-                sessions,
-                servers,
-            } => format!(
-                "Still draining wave {wave}: {sessions} session(s) were open on {servers} \
-                 server(s) at the last change; {ready}."
+            Doing::Wave => format!("Still on wave {wave}/{waves}; {ready}."),
+            Doing::Draining { sessions, servers } => format!(
+                "Still draining wave {wave}/{waves}: {sessions} session(s) were open on \
+                 {servers} server(s) at the last change; {ready}."
             ),
-            Doing::LoggingOff { wave } => {
-                format!("Still waiting for the logged-off sessions of wave {wave} to end; {ready}.")
-            }
-            Doing::Waiting { wave, waves } if *waves > 0 => {
+            Doing::LoggingOff => format!(
+                "Still waiting for the logged-off sessions of wave {wave}/{waves} to end; \
+                 {ready}."
+            ),
+            Doing::Waiting => {
                 format!("Still waiting for wave {wave}/{waves} to be ready; {ready}.")
-            }
-            Doing::Waiting { wave, .. } => {
-                format!("Still waiting for wave {wave} to be ready; {ready}.")
             }
         })
     }
@@ -295,7 +269,7 @@ mod tests {
         assert_eq!(
             narrator.heartbeat(start + HEARTBEAT).as_deref(),
             Some(
-                "Still draining wave 2: 12 session(s) were open on 3 server(s) at the last \
+                "Still draining wave 2/4: 12 session(s) were open on 3 server(s) at the last \
                  change; 0/40 servers ready."
             )
         );
