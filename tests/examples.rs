@@ -40,9 +40,10 @@ fn assert_valid_for(cli: &support::TerraformCli, name: &str, hcl: &str) {
 }
 
 /// The action examples, in registry layout (no `terraform` block).
-const ACTION_EXAMPLES: [&str; 2] = [
+const ACTION_EXAMPLES: [&str; 3] = [
     "actions/workspace_app_server_reboot/action.tf",
     "actions/workspace_app_server_reboot/trigger.tf",
+    "actions/workspace_app_server_reboot/rolling.tf",
 ];
 
 /// Whether a CLI runs actions: Terraform 1.14 or later.

@@ -9,12 +9,12 @@ use std::time::Duration;
 use tfws::workspace::client::{Client, ClientConfig};
 use tfws::workspace::poller::Poller;
 use tfws::workspace::rollout::{
-    self, DrainPlan, MaxUnavailable, OnTimeout, RolloutEvent, RolloutFailure, RolloutPlan,
-    RolloutReport, ServerOutcome, WaveFailure, WaveState,
+    self, DrainPlan, MaxUnavailable, OnTimeout, RequestOutcome, RolloutEvent, RolloutFailure,
+    RolloutPlan, RolloutReport, ServerOutcome, WaveFailure, WaveState,
 };
 use tfws::workspace::simulator::{
-    CredentialsConfig, Operation, RebootTiming, ServerSpec, SessionConfig, Simulator,
-    SimulatorConfig, SimulatorHandle,
+    CredentialsConfig, FailingIdsFault, Faults, Operation, RebootTiming, ServerSpec, SessionConfig,
+    Simulator, SimulatorConfig, SimulatorHandle,
 };
 use tfws::workspace::wait::{WaitOptions, WaitOutcome};
 use tfws::workspace::wire::{message_type, RebootType};
@@ -196,6 +196,71 @@ async fn forty_servers_ten_at_a_time() {
         .collect();
     assert!(readies.windows(2).all(|w| w[0] < w[1]), "{readies:?}");
     assert!(report.requests_sent > 0);
+    // One reboot request per wave of 10, told with its IDs.
+    let requests: Vec<(usize, usize, usize, Vec<String>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            RolloutEvent::RebootRequest {
+                wave,
+                request,
+                requests,
+                server_ids,
+                outcome: RequestOutcome::Accepted,
+            } => Some((*wave, *request, *requests, server_ids.clone())),
+            _ => None,
+        })
+        .collect();
+    let expected_requests: Vec<(usize, usize, usize, Vec<String>)> = expected
+        .iter()
+        .enumerate()
+        .map(|(i, ids)| (i + 1, 1, 1, ids.clone()))
+        .collect();
+    assert_eq!(requests, expected_requests);
+}
+
+#[tokio::test]
+async fn a_wave_is_sent_in_requests_of_at_most_twenty() {
+    let sim = start(sim_config(servers(30), SessionConfig::default())).await;
+    sim.set_faults(Faults {
+        failing_ids: Some(FailingIdsFault {
+            ids: vec![id(23)],
+            status: 500,
+            error_code: Some("WKS.00211401".into()),
+            error_msg: Some("Internal error.".into()),
+        }),
+        ..Faults::default()
+    });
+    let poller = poller(&sim);
+    let mut plan = plan((1..=30).map(id).collect());
+    plan.max_unavailable = Some(MaxUnavailable::Count(25));
+    let (_, events) = roll(&poller, &plan, &CancellationToken::new()).await;
+
+    let requests: Vec<String> = events
+        .iter()
+        .filter(|e| matches!(e, RolloutEvent::RebootRequest { .. }))
+        .map(ToString::to_string)
+        .collect();
+    // Wave 1 (25 servers) in two requests; wave 2 not started after wave 1 failed.
+    assert_eq!(
+        requests,
+        [
+            "wave 1: reboot request 1/2 accepted: 20 servers (srv-0001 … srv-0020)",
+            "wave 1: reboot request 2/2 failed for 5 servers (srv-0021 … srv-0025): HTTP 500 \
+             WKS.00211401: Internal error",
+        ]
+        .map(String::from),
+        "{events:#?}"
+    );
+    let counts = sim.reboot_counts();
+    for i in 1..=30 {
+        let expected = u64::from(i <= 20);
+        assert_eq!(
+            counts.get(&id(i)).copied().unwrap_or(0),
+            expected,
+            "{}",
+            id(i)
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,9 +1,10 @@
 //! Actions (Terraform 1.14): the typed [`Action`] trait and its erased form.
 //!
 //! Rules: an action keeps no state. Planning an action only validates it (declarations, then
-//! [`Action::validate`]) and never has a side effect; invoking it decodes the configuration
-//! once and runs [`Action::invoke`], whose progress lines stream to the CLI and whose
-//! diagnostics become the one Completed event.
+//! [`Action::validate`]) and adds what [`Action::plan`] says about the configuration (warnings,
+//! say), with the declared defaults filled in; it never has a side effect. Invoking it decodes
+//! the configuration once and runs [`Action::invoke`], whose progress lines stream to the CLI
+//! and whose diagnostics become the one Completed event.
 //!
 //! - An action's configuration is never planned into a state, so its schema has no computed
 //!   attributes (terraform-plugin-framework's action schemas cannot declare any either): an
@@ -38,6 +39,13 @@ pub trait Action<D: Send + Sync + 'static>: Send + Sync + 'static {
         Diagnostics::new()
     }
 
+    /// What PlanAction adds once validation passed: the configuration with its defaults,
+    /// which may still hold unknown values. No API call, no side effect.
+    fn plan(&self, config: &Self::Config) -> Diagnostics {
+        let _ = config;
+        Diagnostics::new()
+    }
+
     async fn invoke(
         &self,
         context: &Context<D>,
@@ -51,6 +59,7 @@ pub(crate) trait AnyAction<D>: Send + Sync {
     fn schema(&self) -> Schema;
     fn declarations(&self) -> &'static [Decl];
     fn validate(&self, config: &Cty) -> Diagnostics;
+    fn plan(&self, config: &Cty) -> Diagnostics;
     async fn invoke(
         &self,
         context: &Context<D>,
@@ -75,6 +84,18 @@ impl<D: Send + Sync + 'static, A: Action<D>> AnyAction<D> for ErasedAction<A> {
 
     fn validate(&self, config: &Cty) -> Diagnostics {
         validate_with::<A::Config>(config, |model| self.0.validate(model))
+    }
+
+    fn plan(&self, config: &Cty) -> Diagnostics {
+        let mut diagnostics = self.validate(config);
+        if diagnostics.has_errors() {
+            return diagnostics;
+        }
+        match A::Config::decode(&with_defaults(A::Config::declarations(), config.clone())) {
+            Ok(model) => diagnostics.extend(self.0.plan(&model)),
+            Err(errors) => diagnostics.extend(errors),
+        }
+        diagnostics
     }
 
     async fn invoke(

@@ -374,8 +374,12 @@ impl<P: ProviderDefinition> Provider for Framework<P> {
     }
 
     async fn plan_action(&self, type_name: &str, config: &Cty) -> Diagnostics {
-        // Planning an action is validating it: no side effect, no API call.
-        self.validate_action_config(type_name, config).await
+        // Planning an action is validating it (and the action's own plan checks): no side
+        // effect, no API call.
+        match self.action(type_name) {
+            Ok(action) => action.plan(config),
+            Err(diagnostics) => diagnostics,
+        }
     }
 
     async fn invoke_action(

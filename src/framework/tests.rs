@@ -173,6 +173,15 @@ impl Action<String> for ThingAction {
         "Pokes a thing."
     }
 
+    /// Sees the configuration with its defaults; says so in a warning.
+    fn plan(&self, config: &Thing) -> Diagnostics {
+        Diagnostic::warning(
+            "Planned",
+            format!("size {:?}", config.size.known().map(String::as_str)),
+        )
+        .into()
+    }
+
     async fn invoke(
         &self,
         _context: &Context<String>,
@@ -556,7 +565,19 @@ async fn kinds_are_separate_name_spaces_and_a_miss_is_one_internal_error() {
         ("name", Cty::string("n")),
         ("limits", Cty::object([("max", Cty::string("blue"))])),
     ]);
-    assert!(provider.plan_action("test_thing", &blue).await.has_errors());
+    let refused = provider.plan_action("test_thing", &blue).await;
+    assert!(refused.has_errors());
+    // The action's own plan runs only once validation passed…
+    assert!(!refused.iter().any(|d| d.summary == "Planned"));
+    assert!(calls.taken().is_empty());
+    // …and sees the declared defaults filled in; validation alone does not call it.
+    let planned = provider.plan_action("test_thing", &cfg).await;
+    let said: Vec<&str> = planned.iter().map(|d| d.detail.as_str()).collect();
+    assert_eq!(said, ["size Some(\"M\")"]);
+    assert!(provider
+        .validate_action_config("test_thing", &cfg)
+        .await
+        .is_empty());
     assert!(calls.taken().is_empty());
 
     let ReadDataSourceResponse { state, diagnostics } =

@@ -7,7 +7,9 @@ use crate::{action_config, all_null, msgpack, serve, Served, NAME};
 use pb::invoke_action::event::Type as Event;
 use std::time::{Duration, SystemTime};
 use tfws::protocol::cty::Value;
-use tfws::workspace::simulator::{FailingIdsFault, Faults, RebootTiming};
+use tfws::workspace::simulator::{
+    FailingIdsFault, Faults, RebootTiming, ServerSpec, SessionConfig, SimulatorConfig,
+};
 
 /// Reboots that take well under a second, so that waiting is short but real.
 fn quick() -> RebootTiming {
@@ -56,6 +58,128 @@ fn errors(diagnostics: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
         .iter()
         .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
         .collect()
+}
+
+fn warnings(diagnostics: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == pb::diagnostic::Severity::Warning as i32)
+        .collect()
+}
+
+/// The attribute names of a diagnostic's path, outermost first.
+fn path(diagnostic: &pb::Diagnostic) -> Vec<String> {
+    use pb::attribute_path::step::Selector;
+    diagnostic
+        .attribute
+        .iter()
+        .flat_map(|p| p.steps.iter())
+        .filter_map(|step| match &step.selector {
+            Some(Selector::AttributeName(name)) => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A `drain { … }` block: the given attributes, the others null.
+fn drain_block(served: &Served, set: &[(&str, Value)]) -> Value {
+    let tfws::protocol::cty::Type::Object(attributes) = &served.action_type else {
+        panic!("the action's configuration is an object");
+    };
+    let mut block = all_null(&attributes["drain"]);
+    if let Value::Object(values) = &mut block {
+        for (name, value) in set {
+            values.insert((*name).to_owned(), value.clone());
+        }
+    }
+    block
+}
+
+/// A simulator of `servers` (`srv-0001`, …; the ones in `in_maintenance` already in
+/// maintenance mode), each with `sessions` open user sessions that never end by themselves;
+/// one second of a logoff's delay lasts 5 ms.
+fn with_sessions(servers: u32, sessions: u32, in_maintenance: &[u32]) -> LocalSimulator {
+    let mut config = SimulatorConfig {
+        servers: (1..=servers)
+            .map(|i| {
+                let spec = ServerSpec::with_id(format!("srv-{i:04}"));
+                if in_maintenance.contains(&i) {
+                    spec.in_maintenance()
+                } else {
+                    spec
+                }
+            })
+            .collect(),
+        reboot: quick(),
+        sessions: SessionConfig {
+            per_server: sessions,
+            lifetime_ms: None,
+            arrival_ms: None,
+            max_per_server: 10,
+            logoff_second_ms: 5,
+        },
+        ..SimulatorConfig::default()
+    };
+    config
+        .credentials
+        .access_keys
+        .push(tfws::workspace::Credentials::ak_sk(
+            crate::support::simulator::TEST_ACCESS_KEY,
+            crate::support::simulator::TEST_SECRET_KEY,
+        ));
+    LocalSimulator::start(config)
+}
+
+fn in_maintenance(simulator: &LocalSimulator) -> Vec<String> {
+    simulator
+        .state()
+        .servers
+        .iter()
+        .filter(|s| s.maintain_status)
+        .map(|s| s.id.clone())
+        .collect()
+}
+
+/// The "N/M servers ready" counts told, in order.
+fn ready_counts(lines: &[String], total: u32) -> Vec<u32> {
+    let suffix = format!("/{total} servers ready.");
+    lines
+        .iter()
+        .filter_map(|line| line.strip_suffix(suffix.as_str()))
+        .map(|n| n.parse().expect("a count"))
+        .collect()
+}
+
+/// The issue's figures: events streamed, and the time from the last server ready (the
+/// simulator's update_time once a reboot is over) to Completed.
+fn print_figures(what: &str, simulator: &LocalSimulator, servers: &[String], invoked: &Invoked) {
+    let last_ready = servers
+        .iter()
+        .filter_map(|id| simulator.server(id))
+        .filter_map(|server| {
+            time::OffsetDateTime::parse(
+                &server.update_time,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .ok()
+        })
+        .max()
+        .expect("update times");
+    let completed = time::OffsetDateTime::from(invoked.completed_at);
+    println!(
+        "figures ({}, {what}): {} events ({} progress + 1 completed), last server ready → \
+         Completed: {:.3} s",
+        std::any::type_name::<Client>()
+            .split("::")
+            .nth(3)
+            .unwrap_or("?"),
+        invoked.events,
+        invoked.progress.len(),
+        (completed - last_ready).as_seconds_f64()
+    );
+    for line in &invoked.progress {
+        println!("  progress: {line}");
+    }
 }
 
 /// What an InvokeAction stream carried: progress messages, the Completed diagnostics, and
@@ -152,7 +276,32 @@ async fn schema_advertises_the_action_beside_the_resource_of_the_same_name() {
         .expect("the action's schema has a block");
     let mut names: Vec<_> = action.attributes.iter().map(|a| a.name.as_str()).collect();
     names.sort();
-    assert_eq!(names, ["server_ids", "timeout", "type", "wait_for_ready"]);
+    assert_eq!(
+        names,
+        [
+            "max_unavailable",
+            "server_ids",
+            "timeout",
+            "type",
+            "wait_for_ready"
+        ]
+    );
+    // The drain block, as on the resource: at most one.
+    let drain = action
+        .block_types
+        .iter()
+        .find(|b| b.type_name == "drain")
+        .expect("a drain block");
+    assert_eq!(
+        drain.nesting,
+        pb::schema::nested_block::NestingMode::Single as i32
+    );
+    let resource_drain = schema.resource_schemas[NAME]
+        .block
+        .as_ref()
+        .and_then(|b| b.block_types.iter().find(|b| b.type_name == "drain"))
+        .expect("the resource's drain block");
+    assert_eq!(drain.block, resource_drain.block, "declared once for both");
     for attribute in &action.attributes {
         assert!(
             !attribute.computed,
@@ -166,8 +315,14 @@ async fn schema_advertises_the_action_beside_the_resource_of_the_same_name() {
             attribute.name
         );
     }
+    // No declared default (null means "not set", so the default can grow with waves); the
+    // description states the rule.
     let timeout = action.attributes.iter().find(|a| a.name == "timeout");
-    assert!(timeout.is_some_and(|a| a.description.contains("Default: `\"30m\"`")));
+    assert!(
+        timeout.is_some_and(|a| a.description.contains("Default `\"30m\"`")
+            && a.description.contains("grows to fit the rollout")),
+        "{timeout:?}"
+    );
     // The resource keeps its own schema under the same name.
     let resource = schema.resource_schemas[NAME]
         .block
@@ -235,6 +390,107 @@ async fn validate_and_plan_check_the_configuration_and_call_no_api() {
             .into_inner();
         assert!(planned.diagnostics.is_empty(), "{:?}", planned.diagnostics);
     }
+
+    // Waves and draining need wait_for_ready: errors at the attribute, at validation and plan.
+    let no_wait = action_config(
+        &ty,
+        &ids(3),
+        &[
+            ("wait_for_ready", Value::Bool(false)),
+            ("max_unavailable", Value::string("1")),
+        ],
+    );
+    let validated = client
+        .validate_action_config(pb::validate_action_config::Request {
+            type_name: NAME.into(),
+            config: dynamic(&served, &no_wait),
+        })
+        .await
+        .expect("ValidateActionConfig answers")
+        .into_inner();
+    let found = errors(&validated.diagnostics);
+    assert_eq!(found.len(), 1, "{:?}", validated.diagnostics);
+    assert_eq!(found[0].summary, "max_unavailable requires wait_for_ready");
+    assert_eq!(path(found[0]), ["max_unavailable"]);
+    let planned = client
+        .plan_action(pb::plan_action::Request {
+            action_type: NAME.into(),
+            config: dynamic(&served, &no_wait),
+            client_capabilities: None,
+        })
+        .await
+        .expect("PlanAction answers")
+        .into_inner();
+    let found = errors(&planned.diagnostics);
+    assert_eq!(found.len(), 1, "{:?}", planned.diagnostics);
+    assert_eq!(path(found[0]), ["max_unavailable"]);
+
+    // An explicit timeout too short for one drained wave: an error at `timeout`.
+    let short = action_config(
+        &ty,
+        &ids(3),
+        &[
+            ("max_unavailable", Value::string("1")),
+            ("drain", drain_block(&served, &[])),
+            ("timeout", Value::string("10m")),
+        ],
+    );
+    let validated = client
+        .validate_action_config(pb::validate_action_config::Request {
+            type_name: NAME.into(),
+            config: dynamic(&served, &short),
+        })
+        .await
+        .expect("ValidateActionConfig answers")
+        .into_inner();
+    let found = errors(&validated.diagnostics);
+    assert_eq!(found.len(), 1, "{:?}", validated.diagnostics);
+    assert_eq!(found[0].summary, "Timeout too short for the rollout");
+    assert_eq!(path(found[0]), ["timeout"]);
+    assert!(
+        found[0].detail.contains("timeout = \"10m\""),
+        "{}",
+        found[0].detail
+    );
+
+    // A drain without max_unavailable: planning warns at `drain` (validation says nothing).
+    let one_wave = action_config(
+        &ty,
+        &ids(3),
+        &[(
+            "drain",
+            drain_block(&served, &[("on_timeout", Value::string("logoff"))]),
+        )],
+    );
+    let validated = client
+        .validate_action_config(pb::validate_action_config::Request {
+            type_name: NAME.into(),
+            config: dynamic(&served, &one_wave),
+        })
+        .await
+        .expect("ValidateActionConfig answers")
+        .into_inner();
+    assert!(
+        validated.diagnostics.is_empty(),
+        "{:?}",
+        validated.diagnostics
+    );
+    let planned = client
+        .plan_action(pb::plan_action::Request {
+            action_type: NAME.into(),
+            config: dynamic(&served, &one_wave),
+            client_capabilities: None,
+        })
+        .await
+        .expect("PlanAction answers")
+        .into_inner();
+    assert!(errors(&planned.diagnostics).is_empty());
+    let found = warnings(&planned.diagnostics);
+    assert_eq!(found.len(), 1, "{:?}", planned.diagnostics);
+    assert_eq!(found[0].summary, "Every listed server is drained at once");
+    assert_eq!(path(found[0]), ["drain"]);
+    assert!(found[0].detail.contains("all 3 listed server(s)"));
+
     assert_eq!(simulator.requests(), [], "planning must not call the API");
     assert!(simulator.reboot_counts().values().all(|n| *n == 0));
 }
@@ -254,23 +510,24 @@ async fn invoke_reboots_40_servers_streaming_progress_then_one_completed() {
         "each server rebooted once: {counts:?}"
     );
     let lines = &invoked.progress;
-    assert_eq!(
-        lines[0], "Checking 40 server(s) before rebooting.",
-        "{lines:?}"
-    );
     assert!(
-        lines[1].starts_with("Rebooting 40 server(s) (SOFT) in 2 request(s)"),
+        lines[0].starts_with(
+            "Rebooting 40 server(s) (SOFT) all at once, waiting until they are ready again; \
+             timeout 30m."
+        ),
         "{lines:?}"
     );
-    assert!(invoked.has_progress("Reboot request 1/2 accepted: 20 server(s), srv-0001 … srv-0020."));
-    assert!(invoked.has_progress("Reboot request 2/2 accepted: 20 server(s), srv-0021 … srv-0040."));
-    assert!(invoked.has_progress("Reboot accepted for 40 server(s); waiting"));
+    assert_eq!(lines[1], "Checking 40 server(s) before rebooting.");
+    assert_eq!(lines[2], "Pre-flight: 40 servers OK, 1 wave.", "{lines:?}");
+    assert!(invoked.has_progress("Wave 1/1 started: 40 servers (srv-0001, "));
+    assert!(invoked
+        .has_progress("Wave 1: reboot request 1/2 accepted: 20 servers (srv-0001 … srv-0020)."));
+    assert!(invoked
+        .has_progress("Wave 1: reboot request 2/2 accepted: 20 servers (srv-0021 … srv-0040)."));
+    assert!(invoked.has_progress("Wave 1: reboot requested for 40 servers (2 requests)."));
+    assert!(invoked.has_progress("Wave 1/1 finished: every server ready."));
     // Count lines: never the same count twice in a row, rising, ending at 40/40.
-    let ready: Vec<u32> = lines
-        .iter()
-        .filter_map(|line| line.strip_suffix("/40 servers ready."))
-        .map(|n| n.parse().expect("a count"))
-        .collect();
+    let ready = ready_counts(lines, 40);
     assert_eq!(ready.last(), Some(&40), "{lines:?}");
     assert!(ready.windows(2).all(|w| w[0] < w[1]), "{ready:?}");
     assert!(
@@ -279,35 +536,150 @@ async fn invoke_reboots_40_servers_streaming_progress_then_one_completed() {
             .is_some_and(|l| l.starts_with("Done: 40 server(s) rebooted and ready")),
         "{lines:?}"
     );
+    print_figures("all at once", &simulator, &servers, &invoked);
+}
 
-    // Figures: events streamed, and the time from the last server ready (the simulator's
-    // update_time once a reboot is over) to Completed.
-    let last_ready = servers
-        .iter()
-        .filter_map(|id| simulator.server(id))
-        .filter_map(|server| {
-            time::OffsetDateTime::parse(
-                &server.update_time,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .ok()
-        })
-        .max()
-        .expect("update times");
-    let completed = time::OffsetDateTime::from(invoked.completed_at);
-    println!(
-        "figures ({}): 40 servers, {} events ({} progress + 1 completed), last server ready → \
-         Completed: {:.3} s",
-        std::any::type_name::<Client>()
-            .split("::")
-            .nth(3)
-            .unwrap_or("?"),
-        invoked.events,
-        invoked.progress.len(),
-        (completed - last_ready).as_seconds_f64()
+#[tokio::test]
+async fn invoke_rolls_40_servers_out_in_waves_within_max_unavailable() {
+    let simulator = LocalSimulator::with_servers(40, quick());
+    let (served, mut client) = configured(&simulator).await;
+    let servers = ids(40);
+    let config = action_config(
+        &served.action_type,
+        &servers,
+        &[("max_unavailable", Value::string("10"))],
     );
+    let invoked = invoke(&served, &mut client, &config).await;
+
+    assert!(invoked.completed.is_empty(), "{:?}", invoked.completed);
+    let counts = simulator.reboot_counts();
+    assert!(
+        servers.iter().all(|id| counts.get(id) == Some(&1)),
+        "each server rebooted once: {counts:?}"
+    );
+    let fleet = simulator.fleet_report();
+    assert!(
+        (1..=10).contains(&fleet.max_unavailable),
+        "never more than 10 unavailable at once: {}",
+        fleet.max_unavailable
+    );
+    let lines = &invoked.progress;
+    // Unset, the timeout grows to fit 4 waves of 15 minutes.
+    assert!(
+        lines[0].starts_with(
+            "Rebooting 40 server(s) (SOFT) in waves of at most 10 (max_unavailable = \"10\"), \
+             waiting until they are ready again; timeout 1h."
+        ),
+        "{lines:?}"
+    );
+    assert!(invoked.has_progress("Pre-flight: 40 servers OK, 4 waves."));
+    // The waves, in order: each finished before the next starts.
+    let wave_lines: Vec<&str> = lines
+        .iter()
+        .map(String::as_str)
+        .filter(|l| {
+            l.starts_with("Wave ") && (l.contains(" started: ") || l.contains(" finished: "))
+        })
+        .collect();
+    assert_eq!(
+        wave_lines,
+        [
+            "Wave 1/4 started: 10 servers (srv-0001, srv-0002, srv-0003, srv-0004, srv-0005 and 5 more).",
+            "Wave 1/4 finished: every server ready.",
+            "Wave 2/4 started: 10 servers (srv-0011, srv-0012, srv-0013, srv-0014, srv-0015 and 5 more).",
+            "Wave 2/4 finished: every server ready.",
+            "Wave 3/4 started: 10 servers (srv-0021, srv-0022, srv-0023, srv-0024, srv-0025 and 5 more).",
+            "Wave 3/4 finished: every server ready.",
+            "Wave 4/4 started: 10 servers (srv-0031, srv-0032, srv-0033, srv-0034, srv-0035 and 5 more).",
+            "Wave 4/4 finished: every server ready.",
+        ]
+    );
+    assert!(invoked
+        .has_progress("Wave 3: reboot request 1/1 accepted: 10 servers (srv-0021 … srv-0030)."));
+    let ready = ready_counts(lines, 40);
+    for end_of_wave in [10, 20, 30, 40] {
+        assert!(ready.contains(&end_of_wave), "{ready:?}");
+    }
+    assert!(ready.windows(2).all(|w| w[0] < w[1]), "{ready:?}");
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.starts_with("Done: 40 server(s) rebooted and ready")),
+        "{lines:?}"
+    );
+    print_figures("max_unavailable = 10", &simulator, &servers, &invoked);
+}
+
+#[tokio::test]
+async fn invoke_drains_logs_users_off_and_restores_maintenance() {
+    // 6 servers with 2 sessions each that never end by themselves; srv-0002 was put into
+    // maintenance by someone else and stays there.
+    let simulator = with_sessions(6, 2, &[2]);
+    let (served, mut client) = configured(&simulator).await;
+    let servers = ids(6);
+    let message = "Save your work: this server restarts shortly.";
+    let config = action_config(
+        &served.action_type,
+        &servers,
+        &[
+            ("max_unavailable", Value::string("3")),
+            (
+                "drain",
+                drain_block(
+                    &served,
+                    &[
+                        ("timeout", Value::string("300ms")),
+                        ("on_timeout", Value::string("logoff")),
+                        ("message", Value::string(message)),
+                        ("logoff_delay", Value::string("2s")),
+                    ],
+                ),
+            ),
+        ],
+    );
+    let invoked = invoke(&served, &mut client, &config).await;
+
+    assert!(invoked.completed.is_empty(), "{:?}", invoked.completed);
+    let fleet = simulator.fleet_report();
+    assert_eq!(fleet.sessions_killed, 0, "{fleet:#?}");
+    assert!(fleet.logoff_messages > 0, "{fleet:#?}");
+    for server in &fleet.servers {
+        assert_eq!(server.reboots.len(), 1, "{}", server.id);
+        assert!(
+            server.reboots[0].maintain_status,
+            "{} rebooted outside maintenance",
+            server.id
+        );
+        for sent in &server.logoff_messages {
+            assert_eq!(sent.message.as_deref(), Some(message));
+            assert_eq!(sent.title.as_deref(), Some("Server maintenance"));
+            assert_eq!(sent.delay_time, 2);
+        }
+    }
+    assert_eq!(in_maintenance(&simulator), ["srv-0002"]);
+    let lines = &invoked.progress;
+    assert!(
+        lines[0].contains("each wave drained first (up to 0.300s, then logging the users off)"),
+        "{lines:?}"
+    );
+    assert!(
+        invoked.has_progress(
+            "Wave 1: maintenance mode on for 2 servers (srv-0001, srv-0003); 1 already in \
+         maintenance stay so."
+        ),
+        "{lines:?}"
+    );
+    assert!(invoked.has_progress("Wave 1: draining, 6 sessions open on 3 servers."));
+    assert!(invoked.has_progress("Wave 1: drain timeout with 6 sessions open on 3 servers"));
+    assert!(invoked.has_progress("Wave 1: logoff message sent to 6 sessions on 3 servers"));
+    assert!(invoked.has_progress("Maintenance mode off again for 2 servers (srv-0001, srv-0003)."));
+    assert!(invoked
+        .has_progress("Maintenance mode off again for 3 servers (srv-0004, srv-0005, srv-0006)."));
+    assert!(lines
+        .last()
+        .is_some_and(|l| l.starts_with("Done: 6 server(s)")));
     for line in lines {
-        println!("  progress: {line}");
+        println!("  progress (drain): {line}");
     }
 }
 
@@ -333,11 +705,34 @@ async fn partial_failure_is_reported_in_the_one_completed_event() {
     );
     let invoked = invoke(&served, &mut client, &config).await;
 
-    assert!(invoked.has_progress(
-        "Reboot request 2/2 failed for 5 server(s), srv-0021 … srv-0025: HTTP 500 WKS.00211401: \
-         Internal error, please try again later."
-    ), "{:?}", invoked.progress);
-    assert!(invoked.has_progress("srv-0003 did not become ready"));
+    assert!(
+        invoked.has_progress(
+            "Wave 1: reboot request 2/2 failed for 5 servers (srv-0021 … srv-0025): HTTP 500 \
+         WKS.00211401: Internal error, please try again later."
+        ),
+        "{:?}",
+        invoked.progress
+    );
+    assert!(
+        invoked.has_progress("Wave 1: reboot requested for 20 servers (2 requests); 5 failed."),
+        "{:?}",
+        invoked.progress
+    );
+    assert!(
+        invoked
+            .has_progress("Wave 1: 1 server did not become ready: srv-0003: rebooted, then failed"),
+        "{:?}",
+        invoked.progress
+    );
+    assert!(
+        invoked.has_progress("Wave 1/1 failed: "),
+        "{:?}",
+        invoked.progress
+    );
+    assert!(invoked
+        .progress
+        .last()
+        .is_some_and(|l| l.starts_with("Failed: 19 of 25 server(s) done")));
     let found = errors(&invoked.completed);
     let summaries: Vec<&str> = found.iter().map(|d| d.summary.as_str()).collect();
     assert_eq!(
@@ -439,7 +834,7 @@ async fn stop_interrupts_an_invocation_with_one_completed_saying_so() {
     let (waiting_tx, waiting_rx) = tokio::sync::oneshot::channel();
     let mut waiting_tx = Some(waiting_tx);
     let reader = tokio::spawn(read_to_end(stream, move |line| {
-        if line.starts_with("Reboot accepted for") {
+        if line.starts_with("Wave 1: reboot requested for") {
             if let Some(tx) = waiting_tx.take() {
                 let _ = tx.send(());
             }
@@ -460,6 +855,82 @@ async fn stop_interrupts_an_invocation_with_one_completed_saying_so() {
             .contains("Reboot accepted but not seen ready (3): srv-0001, srv-0002, srv-0003."),
         "{}",
         last.detail
+    );
+    assert!(last
+        .detail
+        .contains("Invoking the action again tries the whole reboot again."));
+}
+
+#[tokio::test]
+async fn stop_during_a_drain_wait_restores_maintenance_and_says_interrupted() {
+    // Sessions that never end, and a drain that would wait an hour for them: only the stop
+    // ends this wait.
+    let simulator = with_sessions(4, 2, &[]);
+    let (served, mut client) = configured(&simulator).await;
+    let config = action_config(
+        &served.action_type,
+        &ids(4),
+        &[
+            ("max_unavailable", Value::string("2")),
+            (
+                "drain",
+                drain_block(&served, &[("timeout", Value::string("1h"))]),
+            ),
+        ],
+    );
+    let stream = client
+        .invoke_action(pb::invoke_action::Request {
+            action_type: NAME.into(),
+            config: dynamic(&served, &config),
+            client_capabilities: None,
+        })
+        .await
+        .expect("InvokeAction starts")
+        .into_inner();
+    let (draining_tx, draining_rx) = tokio::sync::oneshot::channel();
+    let mut draining_tx = Some(draining_tx);
+    let reader = tokio::spawn(read_to_end(stream, move |line| {
+        if line.starts_with("Wave 1: draining,") {
+            if let Some(tx) = draining_tx.take() {
+                let _ = tx.send(());
+            }
+        }
+    }));
+    draining_rx
+        .await
+        .expect("the action reaches its drain wait");
+    assert_eq!(in_maintenance(&simulator), ["srv-0001", "srv-0002"]);
+    let mut other = self::client(&served);
+    assert_eq!(stop(&mut other).await, "");
+    let invoked = reader.await.expect("the reader ends");
+
+    // Nothing rebooted, nothing left in maintenance.
+    assert!(simulator.reboot_counts().values().all(|n| *n == 0));
+    assert!(in_maintenance(&simulator).is_empty());
+    assert!(
+        invoked.has_progress("Maintenance mode off again for 2 servers (srv-0001, srv-0002)."),
+        "{:?}",
+        invoked.progress
+    );
+    assert_eq!(
+        invoked.progress.last().map(String::as_str),
+        Some("Interrupted: Terraform asked the provider to stop.")
+    );
+    let found = errors(&invoked.completed);
+    let last = found.last().expect("an error");
+    assert_eq!(last.summary, "Interrupted", "{:?}", invoked.completed);
+    assert!(
+        last.detail.contains("Terraform asked the provider to stop"),
+        "{}",
+        last.detail
+    );
+    assert!(
+        !invoked
+            .completed
+            .iter()
+            .any(|d| d.summary == "Servers left in maintenance mode"),
+        "{:?}",
+        invoked.completed
     );
     assert!(last
         .detail

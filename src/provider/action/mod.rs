@@ -2,22 +2,30 @@
 //! of the same name, run by `terraform apply -invoke=action.workspace_app_server_reboot.NAME`
 //! or from a resource's `lifecycle { action_trigger { … } }`, keeping no state.
 //!
-//! - `model`: the configuration, declared with the resource's own attribute declarations, plus
-//!   `timeout`.
-//! - `execute`: the reboot itself (requests, then waiting), shared with the resource and told
-//!   to an observer as it happens.
-//! - `progress`: the observer that turns those events into progress lines for the CLI.
+//! - `model`: the configuration, declared with the resource's own attribute declarations
+//!   (`max_unavailable` and `drain` included), plus `timeout`.
+//! - `progress`: turns the rollout engine's events into progress lines for the CLI.
+//!
+//! The reboot itself is the rollout engine's (`workspace::rollout`), the resource's too: one
+//! implementation of batching, waves, draining and waiting.
 //!
 //! Rules:
-//! - Planning validates only (the framework's PlanAction): no API call.
-//! - Invoking reboots every listed server; the one Completed event carries no diagnostics on
-//!   success, and on failure the resource's diagnostics (failed requests with the API's words,
-//!   servers not ready with their state, a summary) whose last sentence says what invoking again
+//! - Validation (ValidateActionConfig, PlanAction, and again before invoking) checks the
+//!   declarations, the resource's rules across attributes (`max_unavailable` and `drain` need
+//!   `wait_for_ready = true`, errors at the attribute) and an explicit `timeout` too short for
+//!   even one wave (error at `timeout`). PlanAction also warns about a drain without
+//!   `max_unavailable`, as the resource's plan does. No API call.
+//! - `timeout` unset: 30 minutes, grown to fit waves and a drain as the resource's default
+//!   grows (see `model`).
+//! - Invoking runs the same pre-flight as the resource, then the rollout; the one Completed
+//!   event carries no diagnostics on success, and on failure the resource's diagnostics (failed
+//!   requests with the API's words, the failed wave, servers not ready with their state,
+//!   servers left in maintenance, a summary) whose last sentence says what invoking again
 //!   does: an action keeps no state, so it reboots every listed server again.
-//! - StopProvider cancels the context's token: requests not yet sent are not sent, waits end at
-//!   once, and Completed says "Interrupted" and lists what was and was not done.
+//! - StopProvider cancels the context's token: requests not yet sent are not sent, waits and
+//!   drains end at once, servers the rollout put into maintenance are taken out of it again,
+//!   and Completed says "Interrupted" and lists what was and was not done.
 
-pub mod execute;
 pub mod model;
 pub mod progress;
 
@@ -25,19 +33,21 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::time::MissedTickBehavior;
 
 use super::reboot::report::{failure_diagnostics_then, list, Outcome};
+use super::reboot::rolling::{self, drain_without_waves, Rolling};
 use super::reboot::validate::parse_timeout;
 use super::ClientState;
-use crate::framework::{Action, Context};
+use crate::framework::{Action, Context, Value};
 use crate::protocol::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use crate::protocol::provider::ActionProgress;
 use crate::provider::duration::format_go_duration;
 use crate::provider::reboot::preflight::{check_servers, Refusal};
-use crate::workspace::rollout::{self, RolloutEvent, RolloutPlan, RolloutReport};
+use crate::workspace::rollout::{self, OnTimeout, RolloutEvent, RolloutReport};
 use crate::workspace::RebootType;
-use model::RebootActionConfig;
-use progress::Reporter;
+use model::{RebootActionConfig, DEFAULT_ACTION_TIMEOUT};
+use progress::{Reporter, HEARTBEAT_CHECK};
 
 /// The action type name: the resource's, in the other name space.
 pub const REBOOT_ACTION: &str = "workspace_app_server_reboot";
@@ -52,6 +62,8 @@ struct Job {
     servers: Vec<String>,
     reboot_type: RebootType,
     wait: bool,
+    /// Waves and draining.
+    rolling: Rolling,
     timeout: Duration,
 }
 
@@ -82,18 +94,96 @@ impl Job {
             .wait_for_ready
             .known()
             .ok_or_else(|| broken("wait_for_ready"))?;
-        let timeout = config
-            .timeout
-            .known()
-            .and_then(|text| parse_timeout(text).ok())
-            .ok_or_else(|| broken("timeout"))?;
+        let rolling = Rolling::read(&config.max_unavailable, &config.drain)?
+            .ok_or_else(|| broken("max_unavailable or drain"))?;
+        let timeout = match &config.timeout {
+            Value::Null => rolling.default_timeout(servers.len(), DEFAULT_ACTION_TIMEOUT),
+            Value::Known(text) => parse_timeout(text).map_err(|_| broken("timeout"))?,
+            Value::Unknown => return Err(broken("timeout")),
+        };
         Ok(Job {
             servers: servers.into_iter().collect(),
             reboot_type,
             wait,
+            rolling,
             timeout,
         })
     }
+
+    /// The first line: what this invocation is going to do.
+    fn intent(&self) -> String {
+        let mut line = format!(
+            "Rebooting {} server(s) ({})",
+            self.servers.len(),
+            self.reboot_type
+        );
+        match self.rolling.max_unavailable {
+            Some(budget) => line.push_str(&format!(
+                " in waves of at most {} (max_unavailable = \"{budget}\")",
+                budget.resolve(self.servers.len())
+            )),
+            None => line.push_str(" all at once"),
+        }
+        if let Some(drain) = &self.rolling.drain {
+            let then = match drain.on_timeout {
+                OnTimeout::Reboot => "rebooting anyway",
+                OnTimeout::Logoff => "logging the users off",
+                OnTimeout::Fail => "stopping",
+            };
+            line.push_str(&format!(
+                ", each wave drained first (up to {}, then {then})",
+                format_go_duration(drain.timeout)
+            ));
+        }
+        if self.wait {
+            line.push_str(", waiting until they are ready again");
+        } else {
+            line.push_str(", not waiting for them to be ready (wait_for_ready = false)");
+        }
+        line.push_str(&format!("; timeout {}.", format_go_duration(self.timeout)));
+        line
+    }
+}
+
+/// Rules across attributes: the resource's (`max_unavailable` and `drain` need
+/// `wait_for_ready`), and an explicit `timeout` that cannot fit one wave. Values unknown yet
+/// are left for later.
+fn validate(config: &RebootActionConfig) -> Diagnostics {
+    let mut diagnostics = rolling::rules(
+        &config.max_unavailable,
+        &config.drain,
+        &config.wait_for_ready,
+    );
+    if diagnostics.has_errors() {
+        return diagnostics;
+    }
+    let Some(timeout) = config.timeout.known().and_then(|t| parse_timeout(t).ok()) else {
+        return diagnostics;
+    };
+    let (Ok(Some(rolling)), Some(servers)) = (
+        Rolling::read(&config.max_unavailable, &config.drain),
+        known_server_count(config),
+    ) else {
+        return diagnostics;
+    };
+    if let Some(problem) = rolling.too_short(servers, timeout, "timeout") {
+        diagnostics.push(
+            Diagnostic::error("Timeout too short for the rollout", problem)
+                .at(AttributePath::attribute("timeout")),
+        );
+    }
+    diagnostics
+}
+
+/// The number of distinct listed servers, once all are known.
+fn known_server_count(config: &RebootActionConfig) -> Option<usize> {
+    let ids: Option<BTreeSet<&String>> = config
+        .server_ids
+        .known()?
+        .iter()
+        .map(|id| id.known())
+        .collect();
+    ids.map(|ids| ids.len())
 }
 
 #[async_trait]
@@ -107,6 +197,24 @@ impl Action<ClientState> for RebootAction {
     fn description(&self) -> &'static str {
         "Reboots Workspace APP servers each time it is invoked, and waits until they are ready \
          again. Keeps no state: invoking it again reboots every listed server again."
+    }
+
+    fn validate(&self, config: &RebootActionConfig) -> Diagnostics {
+        validate(config)
+    }
+
+    /// The resource's plan warning: a drain without waves drains every listed server at once.
+    fn plan(&self, config: &RebootActionConfig) -> Diagnostics {
+        let mut diagnostics = Diagnostics::new();
+        if let (Ok(Some(rolling)), Some(servers)) = (
+            Rolling::read(&config.max_unavailable, &config.drain),
+            known_server_count(config),
+        ) {
+            if rolling.drain.is_some() && rolling.max_unavailable.is_none() {
+                diagnostics.push(drain_without_waves(servers));
+            }
+        }
+        diagnostics
     }
 
     async fn invoke(
@@ -125,26 +233,18 @@ impl Action<ClientState> for RebootAction {
             Ok(session) => session,
             Err(diagnostic) => return diagnostic.into(),
         };
-        let reporter = Reporter::new(
-            progress,
-            &job.reboot_type.to_string(),
-            job.wait,
-            job.timeout,
-        );
+        let reporter = Reporter::new(progress, job.servers.len());
         let started = tokio::time::Instant::now();
+        let deadline = started + job.timeout;
+        reporter.say(job.intent());
         // The same pre-flight as the resource's: a typo or a frozen server among the IDs stops
-        // the action before any reboot request.
+        // the action before any reboot request, with the same diagnostic at `server_ids`.
         reporter.say(format!(
             "Checking {} server(s) before rebooting.",
             job.servers.len()
         ));
-        if let Err(refusal) = check_servers(
-            &session.poller,
-            &job.servers,
-            &context.cancel,
-            started + job.timeout,
-        )
-        .await
+        if let Err(refusal) =
+            check_servers(&session.poller, &job.servers, &context.cancel, deadline).await
         {
             return match refusal {
                 Refusal::Problems(diagnostic) => {
@@ -161,22 +261,27 @@ impl Action<ClientState> for RebootAction {
                 .into(),
             };
         }
-        let plan = RolloutPlan {
-            wait_for_ready: job.wait,
-            wait: session.wait_options.clone(),
-            ..RolloutPlan::new(job.servers.clone(), job.reboot_type)
+        let plan = job.rolling.plan(
+            job.servers.clone(),
+            job.servers.len(),
+            job.reboot_type,
+            job.wait,
+            session.wait_options.clone(),
+        );
+        let tell = |event: RolloutEvent| reporter.event(&event);
+        let rollout = rollout::run(&session.poller, &plan, &tell, &context.cancel, deadline);
+        tokio::pin!(rollout);
+        // A heartbeat beside the rollout, in the same task: a long quiet wait still shows
+        // what it is waiting for.
+        let mut ticks = tokio::time::interval(HEARTBEAT_CHECK);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let report = loop {
+            tokio::select! {
+                report = &mut rollout => break report,
+                _ = ticks.tick() => reporter.tick(),
+            }
         };
-        let tell = |event: RolloutEvent| reporter.say(event.to_string());
-        let report = rollout::run(
-            &session.poller,
-            &plan,
-            &tell,
-            &context.cancel,
-            started + job.timeout,
-        )
-        .await;
         let interrupted = context.cancel.is_cancelled();
-        reporter.finish();
         let done: BTreeSet<String> = report.done().map(str::to_owned).collect();
         tracing::info!(
             servers = job.servers.len(),
@@ -184,7 +289,7 @@ impl Action<ClientState> for RebootAction {
             interrupted,
             "workspace_app_server_reboot action: finished"
         );
-        if done.len() == job.servers.len() {
+        if report.succeeded() && done.len() == job.servers.len() {
             let how = if job.wait {
                 "rebooted and ready again"
             } else {
@@ -199,6 +304,13 @@ impl Action<ClientState> for RebootAction {
         }
         if interrupted {
             reporter.say("Interrupted: Terraform asked the provider to stop.");
+        } else {
+            reporter.say(format!(
+                "Failed: {} of {} server(s) done in {}; the diagnostics say what went wrong.",
+                done.len(),
+                job.servers.len(),
+                format_go_duration(tenths(started.elapsed()))
+            ));
         }
         failure(&job, &report, interrupted, &done)
     }
@@ -219,6 +331,11 @@ fn failure(
         .collect();
     let next = if done.is_empty() {
         "Invoking the action again tries the whole reboot again.".to_owned()
+    } else if pending.is_empty() {
+        format!(
+            "Every listed server was rebooted; an action keeps no state, so invoking it again              reboots all {} of them again.",
+            job.servers.len()
+        )
     } else {
         format!(
             "An action keeps no state: invoking it again reboots all {} listed server(s) again, \

@@ -1,328 +1,307 @@
 //! The progress lines an invoked action streams to the CLI, written for a person reading CI
-//! logs:
+//! logs. They are the rollout engine's own steps ([`RolloutEvent`], whose `Display` is the
+//! line; the resource logs the same text at INFO), told as sentences:
 //!
-//! - one line before the first request (how many servers, how many requests, what comes next);
-//! - one line per reboot request as it ends: accepted, failed (with the API's error) or not
-//!   sent;
-//! - one line when waiting starts, then "17/40 servers ready" whenever the count changed, at
-//!   most once every [`MIN_GAP`] (a change inside the gap is told when the gap has passed),
-//!   and a "still waiting" line after [`HEARTBEAT`] without any change, so a quiet log does not
-//!   look hung;
-//! - one line at once for each server that ended its wait without becoming ready (failed or
-//!   timed out: the Completed event's diagnostics repeat them), since those are rare and urgent;
-//! - the final count, when the last line did not already say it.
+//! - the pre-flight's verdict (how many servers, how many waves);
+//! - per wave: started (which servers), maintenance mode on, "draining: N sessions open on M
+//!   servers" when the count changes, drained or the drain's timeout and what follows, the
+//!   logoff message sent, one line per reboot request (accepted, failed with the API's words,
+//!   or not sent) and the wave's total, finished or failed (why), maintenance mode off again;
+//! - "17/40 servers ready" as servers come back: the engine tells a changed count at most
+//!   every few seconds (`RolloutPlan::progress_every`) and at each wave's end, never one line
+//!   per poll;
+//! - a "still …" line after [`HEARTBEAT`] without any line, saying what is awaited (draining
+//!   or readiness, which wave, the ready count), so a quiet log does not look hung;
+//! - the final line is the action's own (done in how long, or interrupted): the engine's
+//!   "done" is left out.
 //!
-//! [`ReadyMeter`] decides about the count lines from the times it is given, so its rate rules
-//! are tested without a clock.
+//! [`Narrator`] turns events and times into lines without a channel or a clock, so these rules
+//! are tested directly.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::execute::{BatchEnd, Observer};
 use crate::protocol::provider::ActionProgress;
-use crate::provider::duration::format_go_duration;
-use crate::workspace::{ClientError, ServerWait, WaitOutcome};
+use crate::workspace::rollout::RolloutEvent;
 
-/// Shortest pause between two "N/M servers ready" lines.
-pub const MIN_GAP: Duration = Duration::from_secs(5);
-/// Longest silence while waiting: then a line says what is still awaited.
+/// Longest silence while the rollout runs: then a line says what is still awaited.
 pub const HEARTBEAT: Duration = Duration::from_secs(60);
-/// Pending server IDs named in a "still waiting" line.
-const NAMED_PENDING: usize = 5;
+/// How often the invocation asks whether a heartbeat is due.
+pub const HEARTBEAT_CHECK: Duration = Duration::from_secs(5);
 
-/// When to tell the ready count.
+/// What the rollout is doing, for the heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Doing {
+    Checking,
+    Wave,
+    Draining { sessions: u64, servers: usize },
+    LoggingOff,
+    Waiting,
+}
+
+/// Events (and silences) to lines.
 #[derive(Debug)]
-pub struct ReadyMeter {
-    total: usize,
+pub struct Narrator {
+    doing: Doing,
+    /// The current wave and the number of waves (0 before the first).
+    wave: usize,
+    waves: usize,
     ready: usize,
-    failed: usize,
-    /// The count the last line told.
-    told: (usize, usize),
+    total: usize,
     last_line: Instant,
 }
 
-impl ReadyMeter {
-    /// Waiting for `total` servers starts `now` (a line has just said so).
+impl Narrator {
+    /// The rollout of `total` servers starts `now`.
     pub fn new(total: usize, now: Instant) -> Self {
         Self {
-            total,
+            doing: Doing::Checking,
+            wave: 0,
+            waves: 0,
             ready: 0,
-            failed: 0,
-            told: (0, 0),
+            total,
             last_line: now,
         }
     }
 
-    pub fn ended(&mut self, ready: bool) {
-        if ready {
-            self.ready += 1;
-        } else {
-            self.failed += 1;
-        }
-    }
-
-    /// The line due at `now`, if any: a changed count once the gap has passed, else a
-    /// heartbeat after a long silence.
-    pub fn due(&mut self, now: Instant, pending: &[String]) -> Option<String> {
-        let since = now.saturating_duration_since(self.last_line);
-        if self.changed() && since >= MIN_GAP {
-            return Some(self.tell(now));
-        }
-        if since >= HEARTBEAT && !pending.is_empty() {
-            let mut line = format!("{} Still waiting for {}", self.tell(now), pending.len());
-            let named: Vec<&str> = pending
-                .iter()
-                .take(NAMED_PENDING)
-                .map(String::as_str)
-                .collect();
-            line.push_str(&format!(": {}", named.join(", ")));
-            if pending.len() > NAMED_PENDING {
-                line.push_str(&format!(" and {} more", pending.len() - NAMED_PENDING));
+    /// The line for `event` at `now`, if it gets one.
+    pub fn line(&mut self, event: &RolloutEvent, now: Instant) -> Option<String> {
+        match event {
+            RolloutEvent::WaveStarted { wave, waves, .. } => {
+                (self.wave, self.waves) = (*wave, *waves);
+                self.doing = Doing::Wave;
             }
-            line.push('.');
-            return Some(line);
+            RolloutEvent::Draining {
+                sessions, servers, ..
+            }
+            | RolloutEvent::DrainTimedOut {
+                sessions, servers, ..
+            } => {
+                self.doing = Doing::Draining {
+                    sessions: *sessions,
+                    servers: *servers,
+                }
+            }
+            RolloutEvent::LogoffSent { .. } => self.doing = Doing::LoggingOff,
+            RolloutEvent::RebootSent { .. } => self.doing = Doing::Waiting,
+            RolloutEvent::Ready { ready, total } => {
+                self.ready = *ready;
+                self.total = *total;
+            }
+            // The action says the last word itself, with the time it took.
+            RolloutEvent::Finished { .. } => return None,
+            _ => {}
         }
-        None
-    }
-
-    /// The final count, unless the last line already told it.
-    pub fn last(&mut self, now: Instant) -> Option<String> {
-        self.changed().then(|| self.tell(now))
-    }
-
-    fn changed(&self) -> bool {
-        (self.ready, self.failed) != self.told
-    }
-
-    fn tell(&mut self, now: Instant) -> String {
-        self.told = (self.ready, self.failed);
         self.last_line = now;
-        let mut line = format!("{}/{} servers ready", self.ready, self.total);
-        if self.failed > 0 {
-            line.push_str(&format!(
-                ", {} not ready (failed or timed out)",
-                self.failed
-            ));
+        Some(sentence(&event.to_string()))
+    }
+
+    /// A "still …" line when nothing was told for [`HEARTBEAT`].
+    pub fn heartbeat(&mut self, now: Instant) -> Option<String> {
+        if now.saturating_duration_since(self.last_line) < HEARTBEAT {
+            return None;
         }
-        line.push('.');
-        line
+        self.last_line = now;
+        let ready = format!("{}/{} servers ready", self.ready, self.total);
+        let (wave, waves) = (self.wave, self.waves);
+        Some(match &self.doing {
+            Doing::Checking => "Still looking the servers up before rebooting.".to_owned(),
+            Doing::Wave => format!("Still on wave {wave}/{waves}; {ready}."),
+            Doing::Draining { sessions, servers } => format!(
+                "Still draining wave {wave}/{waves}: {sessions} session(s) were open on \
+                 {servers} server(s) at the last change; {ready}."
+            ),
+            Doing::LoggingOff => format!(
+                "Still waiting for the logged-off sessions of wave {wave}/{waves} to end; \
+                 {ready}."
+            ),
+            Doing::Waiting => {
+                format!("Still waiting for wave {wave}/{waves} to be ready; {ready}.")
+            }
+        })
     }
 }
 
-/// Turns execution events into progress lines.
+/// `wave 1: drained` → `Wave 1: drained.`
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut line: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !line.ends_with(['.', '!', '?']) {
+        line.push('.');
+    }
+    line
+}
+
+/// Sends the lines.
 pub struct Reporter {
     progress: ActionProgress,
-    reboot_type: String,
-    wait: bool,
-    timeout: Duration,
-    state: Mutex<Waiting>,
-}
-
-#[derive(Default)]
-struct Waiting {
-    meter: Option<ReadyMeter>,
-    pending: Vec<String>,
+    narrator: Mutex<Narrator>,
 }
 
 impl Reporter {
-    pub fn new(progress: ActionProgress, reboot_type: &str, wait: bool, timeout: Duration) -> Self {
+    pub fn new(progress: ActionProgress, servers: usize) -> Self {
         Self {
             progress,
-            reboot_type: reboot_type.to_owned(),
-            wait,
-            timeout,
-            state: Mutex::new(Waiting::default()),
+            narrator: Mutex::new(Narrator::new(servers, Instant::now())),
         }
     }
 
+    /// A line of the action's own.
     pub fn say(&self, line: impl Into<String>) {
+        self.lock().last_line = Instant::now();
         self.progress.send(line);
     }
 
-    fn lock_state(&self) -> std::sync::MutexGuard<'_, Waiting> {
-        // A poisoned lock only means an earlier line panicked; the counts are still usable.
-        self.state
+    /// The line for a rollout event, if any.
+    pub fn event(&self, event: &RolloutEvent) {
+        let line = self.lock().line(event, Instant::now());
+        if let Some(line) = line {
+            self.progress.send(line);
+        }
+    }
+
+    /// The heartbeat, when due.
+    pub fn tick(&self) {
+        let line = self.lock().heartbeat(Instant::now());
+        if let Some(line) = line {
+            self.progress.send(line);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Narrator> {
+        // A poisoned lock only means an earlier line panicked; the state is still usable.
+        self.narrator
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The final count, if the last line did not tell it.
-    pub fn finish(&self) {
-        let line = self
-            .lock_state()
-            .meter
-            .as_mut()
-            .and_then(|meter| meter.last(Instant::now()));
-        if let Some(line) = line {
-            self.say(line);
-        }
-    }
-}
-
-impl Observer for Reporter {
-    fn starting(&self, servers: usize, batches: usize) {
-        let then = if self.wait {
-            format!(
-                "then waiting until they are ready again (timeout {})",
-                format_go_duration(self.timeout)
-            )
-        } else {
-            "not waiting for them to be ready (wait_for_ready = false)".to_owned()
-        };
-        self.say(format!(
-            "Rebooting {servers} server(s) ({}) in {batches} request(s) of at most 20; {then}.",
-            self.reboot_type
-        ));
-    }
-
-    fn batch(&self, index: usize, batches: usize, ids: &[String], end: BatchEnd<'_>) {
-        let range = match (ids.first(), ids.last()) {
-            (Some(first), Some(last)) if ids.len() > 1 => format!("{first} … {last}"),
-            (Some(only), _) => only.clone(),
-            _ => String::new(),
-        };
-        let count = ids.len();
-        self.say(match end {
-            BatchEnd::Accepted => {
-                format!("Reboot request {index}/{batches} accepted: {count} server(s), {range}.")
-            }
-            BatchEnd::Failed(failure) => format!(
-                "Reboot request {index}/{batches} failed for {count} server(s), {range}: {}.",
-                short_error(&failure.error)
-            ),
-            BatchEnd::NotSent => format!(
-                "Reboot request {index}/{batches} not sent ({count} server(s), {range}): \
-                 stopped or out of time first."
-            ),
-        });
-    }
-
-    fn waiting(&self, servers: &[String]) {
-        self.say(format!(
-            "Reboot accepted for {} server(s); waiting until they are ready again.",
-            servers.len()
-        ));
-        let mut state = self.lock_state();
-        state.meter = Some(ReadyMeter::new(servers.len(), Instant::now()));
-        state.pending = servers.to_vec();
-    }
-
-    fn server(&self, server: &ServerWait) {
-        let problem = match &server.outcome {
-            WaitOutcome::Ready | WaitOutcome::Cancelled => None,
-            WaitOutcome::Failed { reason } => Some(format!(
-                "{} did not become ready: {reason}.",
-                server.server_id
-            )),
-            WaitOutcome::TimedOut { last_status } => Some(format!(
-                "{} not ready when the timeout ran out ({last_status}).",
-                server.server_id
-            )),
-        };
-        {
-            let mut state = self.lock_state();
-            if let Some(meter) = state.meter.as_mut() {
-                // A cancelled wait is neither: the Completed event tells the interruption.
-                if server.outcome != WaitOutcome::Cancelled {
-                    meter.ended(server.outcome == WaitOutcome::Ready);
-                }
-            }
-            state.pending.retain(|id| id != &server.server_id);
-        }
-        if let Some(line) = problem {
-            self.say(line);
-        }
-        self.tick();
-    }
-
-    fn tick(&self) {
-        let line = {
-            let mut state = self.lock_state();
-            let Waiting { meter, pending } = &mut *state;
-            meter.as_mut().and_then(|m| m.due(Instant::now(), pending))
-        };
-        if let Some(line) = line {
-            self.say(line);
-        }
-    }
-}
-
-/// The API's own words when there are any, else the error.
-fn short_error(error: &ClientError) -> String {
-    match error.api_error() {
-        Some(api) => format!(
-            "HTTP {} {}: {}",
-            api.status,
-            api.error_code.as_deref().unwrap_or("(no error_code)"),
-            api.error_msg.trim_end_matches('.')
-        ),
-        None => error.to_string().trim_end_matches('.').to_owned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workspace::rollout::RequestOutcome;
 
     fn ids(n: usize) -> Vec<String> {
         (1..=n).map(|i| format!("srv-{i:04}")).collect()
     }
 
     #[test]
-    fn a_count_is_told_on_change_at_most_once_per_gap() {
+    fn events_become_sentences() {
         let start = Instant::now();
-        let mut meter = ReadyMeter::new(40, start);
-        let pending = ids(40);
-        assert_eq!(meter.due(start + Duration::from_secs(1), &pending), None);
-        meter.ended(true);
-        // Changed, but inside the gap: held back…
-        assert_eq!(meter.due(start + Duration::from_secs(2), &pending), None);
-        meter.ended(true);
-        // …and told once the gap has passed, with the latest count.
-        let at = start + MIN_GAP;
+        let mut narrator = Narrator::new(40, start);
+        let line = |n: &mut Narrator, e: RolloutEvent| n.line(&e, start);
         assert_eq!(
-            meter.due(at, &pending).as_deref(),
-            Some("2/40 servers ready.")
+            line(
+                &mut narrator,
+                RolloutEvent::PreflightPassed {
+                    servers: 40,
+                    waves: 4,
+                    already_unavailable: 0
+                }
+            )
+            .as_deref(),
+            Some("Pre-flight: 40 servers OK, 4 waves.")
         );
-        // No change: nothing, however often asked (short of the heartbeat).
-        for s in 1..30 {
-            assert_eq!(meter.due(at + Duration::from_secs(s), &pending), None);
-        }
-        meter.ended(false);
-        let later = at + MIN_GAP + Duration::from_millis(1);
         assert_eq!(
-            meter.due(later, &pending).as_deref(),
-            Some("2/40 servers ready, 1 not ready (failed or timed out).")
+            line(
+                &mut narrator,
+                RolloutEvent::RebootRequest {
+                    wave: 2,
+                    request: 1,
+                    requests: 1,
+                    server_ids: ids(10),
+                    outcome: RequestOutcome::Accepted
+                }
+            )
+            .as_deref(),
+            Some("Wave 2: reboot request 1/1 accepted: 10 servers (srv-0001 … srv-0010).")
+        );
+        assert_eq!(
+            line(
+                &mut narrator,
+                RolloutEvent::Ready {
+                    ready: 17,
+                    total: 40
+                }
+            )
+            .as_deref(),
+            Some("17/40 servers ready.")
+        );
+        // The action's own final line replaces the engine's.
+        assert_eq!(
+            line(
+                &mut narrator,
+                RolloutEvent::Finished {
+                    rebooted: 40,
+                    total: 40
+                }
+            ),
+            None
         );
     }
 
     #[test]
-    fn silence_gets_a_heartbeat_naming_some_pending_servers() {
+    fn silence_gets_a_heartbeat_saying_what_is_awaited() {
         let start = Instant::now();
-        let mut meter = ReadyMeter::new(40, start);
-        let pending = ids(7);
-        assert_eq!(meter.due(start + HEARTBEAT / 2, &pending), None);
-        let line = meter
-            .due(start + HEARTBEAT, &pending)
-            .expect("a heartbeat after a minute of silence");
+        let mut narrator = Narrator::new(40, start);
+        narrator.line(
+            &RolloutEvent::WaveStarted {
+                wave: 2,
+                waves: 4,
+                server_ids: ids(10),
+            },
+            start,
+        );
+        narrator.line(
+            &RolloutEvent::Draining {
+                wave: 2,
+                sessions: 12,
+                servers: 3,
+            },
+            start,
+        );
+        assert_eq!(narrator.heartbeat(start + HEARTBEAT / 2), None);
         assert_eq!(
-            line,
-            "0/40 servers ready. Still waiting for 7: srv-0001, srv-0002, srv-0003, srv-0004, \
-             srv-0005 and 2 more."
+            narrator.heartbeat(start + HEARTBEAT).as_deref(),
+            Some(
+                "Still draining wave 2/4: 12 session(s) were open on 3 server(s) at the last \
+                 change; 0/40 servers ready."
+            )
         );
         // The heartbeat counts as a line: the next one is a heartbeat later.
-        assert_eq!(meter.due(start + HEARTBEAT + MIN_GAP, &pending), None);
+        assert_eq!(narrator.heartbeat(start + HEARTBEAT + HEARTBEAT / 2), None);
+        let later = start + HEARTBEAT * 2;
+        narrator.line(
+            &RolloutEvent::RebootSent {
+                wave: 2,
+                accepted: 10,
+                failed: 0,
+                requests: 1,
+            },
+            later,
+        );
+        narrator.line(
+            &RolloutEvent::Ready {
+                ready: 15,
+                total: 40,
+            },
+            later,
+        );
+        assert_eq!(
+            narrator.heartbeat(later + HEARTBEAT).as_deref(),
+            Some("Still waiting for wave 2/4 to be ready; 15/40 servers ready.")
+        );
     }
 
     #[test]
-    fn the_last_count_is_told_once() {
-        let start = Instant::now();
-        let mut meter = ReadyMeter::new(2, start);
-        meter.ended(true);
-        meter.ended(true);
-        assert_eq!(meter.last(start).as_deref(), Some("2/2 servers ready."));
-        assert_eq!(meter.last(start), None);
+    fn lines_are_capitalised_and_end_with_a_full_stop() {
+        assert_eq!(sentence("wave 1: drained"), "Wave 1: drained.");
+        assert_eq!(sentence("17/40 servers ready"), "17/40 servers ready.");
+        assert_eq!(sentence("Done."), "Done.");
     }
 }

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::event::RolloutEvent;
+use super::event::{RequestOutcome, RolloutEvent};
 use super::plan::{plan_waves, DrainPlan, OnTimeout, RolloutPlan};
 use super::report::{
     RolloutFailure, RolloutReport, ServerOutcome, ServerReport, WaveFailure, WaveReport, WaveState,
@@ -18,6 +18,7 @@ use crate::workspace::error::ClientError;
 use crate::workspace::fleet::{BatchReport, LogoffNotice};
 use crate::workspace::poller::{Looked, Poller, WaitProgress};
 use crate::workspace::readiness;
+use crate::workspace::reboot::{plan_batches, RebootReport};
 use crate::workspace::wait::{WaitOptions, WaitOutcome};
 use crate::workspace::wire::{message_type, AppServer, MAX_LOGOFF_DELAY_SECS};
 
@@ -299,6 +300,7 @@ impl<'a> Engine<'a> {
                 self.set_outcome(id, ServerOutcome::RequestFailed(failed.error.clone()));
             }
         }
+        self.tell_requests(wave, ids, &report);
         self.emit(RolloutEvent::RebootSent {
             wave,
             accepted: report.rebooted.len(),
@@ -379,6 +381,17 @@ impl<'a> Engine<'a> {
                 total,
             });
         }
+        let told: Vec<String> = not_ready
+            .iter()
+            .filter(|(_, outcome)| *outcome != WaitOutcome::Cancelled)
+            .map(|(id, outcome)| format!("{id}: {}", ServerOutcome::NotReady(outcome.clone())))
+            .collect();
+        if !told.is_empty() {
+            self.emit(RolloutEvent::NotReady {
+                wave,
+                servers: told,
+            });
+        }
         if let Some(failure) = request_failure {
             return Err(failure);
         }
@@ -404,6 +417,38 @@ impl<'a> Engine<'a> {
             server_ids: not_ready.into_iter().map(|(id, _)| id).collect(),
             details,
         })
+    }
+
+    /// One event per reboot request of the wave, in request order. The client sent them as
+    /// [`plan_batches`] splits the wave (the same rule, so the same batches).
+    fn tell_requests(&self, wave: usize, ids: &[String], report: &RebootReport) {
+        let batches = plan_batches(ids).batches;
+        let requests = batches.len();
+        for (index, server_ids) in batches.into_iter().enumerate() {
+            let outcome = if let Some(failed) = report
+                .failed
+                .iter()
+                .find(|failed| failed.server_ids == server_ids)
+            {
+                RequestOutcome::Failed {
+                    error: short_error(&failed.error),
+                }
+            } else if server_ids
+                .first()
+                .is_some_and(|id| report.not_attempted.contains(id))
+            {
+                RequestOutcome::NotSent
+            } else {
+                RequestOutcome::Accepted
+            };
+            self.emit(RolloutEvent::RebootRequest {
+                wave,
+                request: index + 1,
+                requests,
+                server_ids,
+                outcome,
+            });
+        }
     }
 
     /// Maintenance on, wait for the sessions to end, then `on_timeout`.
@@ -680,6 +725,20 @@ impl<'a> Engine<'a> {
             server_ids: left,
             error,
         })
+    }
+}
+
+/// The API's own words when there are any (status, `error_code`, `error_msg`), else the
+/// client's message: short enough for one progress line.
+fn short_error(error: &ClientError) -> String {
+    match error.api_error() {
+        Some(api) => format!(
+            "HTTP {} {}: {}",
+            api.status,
+            api.error_code.as_deref().unwrap_or("(no error_code)"),
+            api.error_msg.trim_end_matches('.')
+        ),
+        None => error.to_string().trim_end_matches('.').to_owned(),
     }
 }
 

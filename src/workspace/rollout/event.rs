@@ -60,6 +60,16 @@ pub enum RolloutEvent {
         wave: usize,
         sessions: u64,
     },
+    /// One reboot request of a wave (at most 20 IDs) ended; told for every request of the
+    /// wave, in request order, once the wave's requests are done.
+    RebootRequest {
+        wave: usize,
+        /// Numbered from 1 within the wave.
+        request: usize,
+        requests: usize,
+        server_ids: Vec<String>,
+        outcome: RequestOutcome,
+    },
     RebootSent {
         wave: usize,
         accepted: usize,
@@ -71,6 +81,12 @@ pub enum RolloutEvent {
     Ready {
         ready: usize,
         total: usize,
+    },
+    /// Servers of the wave that ended their wait without becoming ready (failed or out of
+    /// time; a cancelled wait is not told here): `server: why`, one per server.
+    NotReady {
+        wave: usize,
+        servers: Vec<String>,
     },
     WaveFinished {
         wave: usize,
@@ -94,6 +110,27 @@ pub enum RolloutEvent {
         rebooted: usize,
         total: usize,
     },
+}
+
+/// How one reboot request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestOutcome {
+    Accepted,
+    /// Refused or unanswered: the API's own words when there are any.
+    Failed {
+        error: String,
+    },
+    /// Not sent: stopped or out of time first.
+    NotSent,
+}
+
+/// `first … last` for a batch of IDs (one ID alone).
+pub fn id_range(ids: &[String]) -> String {
+    match (ids.first(), ids.last()) {
+        (Some(first), Some(last)) if ids.len() > 1 => format!("{first} … {last}"),
+        (Some(only), _) => only.clone(),
+        _ => String::new(),
+    }
 }
 
 /// `a, b, c` or `a, b, c and 7 more`.
@@ -235,6 +272,33 @@ impl fmt::Display for RolloutEvent {
                 "wave {wave}: {} still open after the logoff delay; rebooting",
                 plural(*sessions, "session", "sessions")
             ),
+            RolloutEvent::RebootRequest {
+                wave,
+                request,
+                requests,
+                server_ids,
+                outcome,
+            } => {
+                let servers = count(server_ids.len(), "server", "servers");
+                let range = id_range(server_ids);
+                match outcome {
+                    RequestOutcome::Accepted => write!(
+                        f,
+                        "wave {wave}: reboot request {request}/{requests} accepted: {servers} \
+                         ({range})"
+                    ),
+                    RequestOutcome::Failed { error } => write!(
+                        f,
+                        "wave {wave}: reboot request {request}/{requests} failed for {servers} \
+                         ({range}): {error}"
+                    ),
+                    RequestOutcome::NotSent => write!(
+                        f,
+                        "wave {wave}: reboot request {request}/{requests} not sent ({servers}, \
+                         {range}): stopped or out of time first"
+                    ),
+                }
+            }
             RolloutEvent::RebootSent {
                 wave,
                 accepted,
@@ -253,6 +317,12 @@ impl fmt::Display for RolloutEvent {
                 Ok(())
             }
             RolloutEvent::Ready { ready, total } => write!(f, "{ready}/{total} servers ready"),
+            RolloutEvent::NotReady { wave, servers } => write!(
+                f,
+                "wave {wave}: {} did not become ready: {}",
+                count(servers.len(), "server", "servers"),
+                servers.join("; ")
+            ),
             RolloutEvent::WaveFinished { wave, waves } => {
                 write!(f, "wave {wave}/{waves} finished: every server ready")
             }

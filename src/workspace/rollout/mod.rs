@@ -54,7 +54,7 @@ pub mod event;
 pub mod plan;
 pub mod report;
 
-pub use event::RolloutEvent;
+pub use event::{RequestOutcome, RolloutEvent};
 pub use plan::{
     default_timeout, minimum_timeout, plan_waves, DrainPlan, MaxUnavailable, MaxUnavailableError,
     OnTimeout, OnTimeoutError, PlanError, RolloutPlan, DEFAULT_DRAIN_TIMEOUT, DEFAULT_LOGOFF_DELAY,
