@@ -158,7 +158,10 @@ impl Rolling {
     /// timeout + logoff delay + 15 minutes)), never less than `fallback`.
     pub fn default_timeout(&self, servers: usize, fallback: Duration) -> Duration {
         let plan = self.sizing_plan(servers);
-        rollout::default_timeout(&plan).map_or(fallback, |grown| grown.max(fallback))
+        // Whole seconds: sub-second drain settings would otherwise show as "40m0.600s".
+        let whole =
+            |d: Duration| Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0));
+        rollout::default_timeout(&plan).map_or(fallback, |grown| whole(grown).max(fallback))
     }
 
     /// An explicit timeout that cannot fit even one wave: the error text, naming `label`.
