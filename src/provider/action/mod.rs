@@ -43,7 +43,7 @@ use crate::framework::{Action, Context, Value};
 use crate::protocol::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use crate::protocol::provider::ActionProgress;
 use crate::provider::duration::format_go_duration;
-use crate::provider::reboot::preflight::{check_servers, Refusal};
+use crate::provider::reboot::preflight::{check_servers, lookup_failed, Refusal};
 use crate::workspace::rollout::{self, OnTimeout, RolloutEvent, RolloutReport};
 use crate::workspace::RebootType;
 use model::{RebootActionConfig, DEFAULT_ACTION_TIMEOUT};
@@ -250,15 +250,9 @@ impl Action<ClientState> for RebootAction {
                 Refusal::Problems(diagnostic) => {
                     diagnostic.at(AttributePath::attribute("server_ids")).into()
                 }
-                Refusal::Lookup(error) => Diagnostic::error(
-                    "Pre-flight check failed",
-                    format!(
-                        "Before rebooting, the action looks up the {} listed server(s); that \
-                         lookup did not finish, so no reboot request was sent at all: {error}",
-                        job.servers.len()
-                    ),
-                )
-                .into(),
+                Refusal::Lookup(error) => {
+                    lookup_failed(&error, job.servers.len(), "timeout", job.timeout).into()
+                }
             };
         }
         let plan = job.rolling.plan(

@@ -12,6 +12,7 @@
 //! tries again.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -38,7 +39,13 @@ pub async fn check(
         .await
         .map_err(|refusal| match refusal {
             Refusal::Problems(diagnostic) => diagnostic.at(at.clone()),
-            Refusal::Lookup(error) => lookup_failed(&error, job, targets).at(at.clone()),
+            Refusal::Lookup(error) => lookup_failed(
+                &error,
+                targets.to_reboot.len(),
+                job.timeout_label,
+                job.timeout,
+            )
+            .at(at.clone()),
         })
 }
 
@@ -97,12 +104,18 @@ pub async fn check_servers(
     )))
 }
 
-/// The lookup itself failed: the provider knows nothing, so it reboots nothing.
-fn lookup_failed(error: &ClientError, job: &Job, targets: &Targets) -> Diagnostic {
+/// The lookup of `servers` servers itself failed: the provider knows nothing, so it reboots
+/// nothing. "Interrupted" when Terraform asked the provider to stop; the bound (`timeout_label`,
+/// `timeout`) named when it ran out. Shared by the resource and the action.
+pub fn lookup_failed(
+    error: &ClientError,
+    servers: usize,
+    timeout_label: &str,
+    timeout: Duration,
+) -> Diagnostic {
     let mut detail = format!(
-        "Before rebooting, the provider looks up the {} server(s) about to be rebooted; that \
-         lookup did not finish, so no reboot request was sent at all.\n",
-        targets.to_reboot.len()
+        "Before rebooting, the provider looks up the {servers} server(s) about to be rebooted; \
+         that lookup did not finish, so no reboot request was sent at all.\n"
     );
     error_lines(error, &mut detail);
     let summary = match error {
@@ -113,9 +126,8 @@ fn lookup_failed(error: &ClientError, job: &Job, targets: &Targets) -> Diagnosti
         ClientError::DeadlineExceeded { .. } => {
             let _ = write!(
                 detail,
-                "The {} bound of {} ran out.",
-                job.timeout_label,
-                format_go_duration(job.timeout)
+                "The {timeout_label} bound of {} ran out.",
+                format_go_duration(timeout)
             );
             "Pre-flight check failed"
         }
