@@ -53,6 +53,35 @@ fn dynamic(served: &Served, config: &Value) -> Option<pb::DynamicValue> {
     })
 }
 
+/// ValidateActionConfig of `config`.
+async fn validate(
+    served: &Served,
+    client: &mut Client,
+    config: &Value,
+) -> pb::validate_action_config::Response {
+    client
+        .validate_action_config(pb::validate_action_config::Request {
+            type_name: NAME.into(),
+            config: dynamic(served, config),
+        })
+        .await
+        .expect("ValidateActionConfig answers")
+        .into_inner()
+}
+
+/// PlanAction of `config`.
+async fn plan(served: &Served, client: &mut Client, config: &Value) -> pb::plan_action::Response {
+    client
+        .plan_action(pb::plan_action::Request {
+            action_type: NAME.into(),
+            config: dynamic(served, config),
+            client_capabilities: None,
+        })
+        .await
+        .expect("PlanAction answers")
+        .into_inner()
+}
+
 fn errors(diagnostics: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
     diagnostics
         .iter()
@@ -346,14 +375,7 @@ async fn validate_and_plan_check_the_configuration_and_call_no_api() {
             ("timeout", Value::string("0s")),
         ],
     );
-    let validated = client
-        .validate_action_config(pb::validate_action_config::Request {
-            type_name: NAME.into(),
-            config: dynamic(&served, &bad),
-        })
-        .await
-        .expect("ValidateActionConfig answers")
-        .into_inner();
+    let validated = validate(&served, &mut client, &bad).await;
     let found = errors(&validated.diagnostics);
     assert_eq!(found.len(), 2, "{:?}", validated.diagnostics);
     assert!(found.iter().all(|d| d.attribute.is_some()), "{found:?}");
@@ -363,15 +385,7 @@ async fn validate_and_plan_check_the_configuration_and_call_no_api() {
         .any(|d| d.detail.contains("timeout: \"0s\" is zero")));
 
     // Planned with the same bad values: the same errors, and still no request.
-    let planned = client
-        .plan_action(pb::plan_action::Request {
-            action_type: NAME.into(),
-            config: dynamic(&served, &bad),
-            client_capabilities: None,
-        })
-        .await
-        .expect("PlanAction answers")
-        .into_inner();
+    let planned = plan(&served, &mut client, &bad).await;
     assert_eq!(errors(&planned.diagnostics).len(), 2);
 
     // A good configuration, and one whose server IDs are unknown until apply.
@@ -379,15 +393,7 @@ async fn validate_and_plan_check_the_configuration_and_call_no_api() {
         action_config(&ty, &ids(3), &[]),
         action_config(&ty, &[], &[("server_ids", Value::unknown())]),
     ] {
-        let planned = client
-            .plan_action(pb::plan_action::Request {
-                action_type: NAME.into(),
-                config: dynamic(&served, &config),
-                client_capabilities: None,
-            })
-            .await
-            .expect("PlanAction answers")
-            .into_inner();
+        let planned = plan(&served, &mut client, &config).await;
         assert!(planned.diagnostics.is_empty(), "{:?}", planned.diagnostics);
     }
 
@@ -400,27 +406,12 @@ async fn validate_and_plan_check_the_configuration_and_call_no_api() {
             ("max_unavailable", Value::string("1")),
         ],
     );
-    let validated = client
-        .validate_action_config(pb::validate_action_config::Request {
-            type_name: NAME.into(),
-            config: dynamic(&served, &no_wait),
-        })
-        .await
-        .expect("ValidateActionConfig answers")
-        .into_inner();
+    let validated = validate(&served, &mut client, &no_wait).await;
     let found = errors(&validated.diagnostics);
     assert_eq!(found.len(), 1, "{:?}", validated.diagnostics);
     assert_eq!(found[0].summary, "max_unavailable requires wait_for_ready");
     assert_eq!(path(found[0]), ["max_unavailable"]);
-    let planned = client
-        .plan_action(pb::plan_action::Request {
-            action_type: NAME.into(),
-            config: dynamic(&served, &no_wait),
-            client_capabilities: None,
-        })
-        .await
-        .expect("PlanAction answers")
-        .into_inner();
+    let planned = plan(&served, &mut client, &no_wait).await;
     let found = errors(&planned.diagnostics);
     assert_eq!(found.len(), 1, "{:?}", planned.diagnostics);
     assert_eq!(path(found[0]), ["max_unavailable"]);
@@ -435,14 +426,7 @@ async fn validate_and_plan_check_the_configuration_and_call_no_api() {
             ("timeout", Value::string("10m")),
         ],
     );
-    let validated = client
-        .validate_action_config(pb::validate_action_config::Request {
-            type_name: NAME.into(),
-            config: dynamic(&served, &short),
-        })
-        .await
-        .expect("ValidateActionConfig answers")
-        .into_inner();
+    let validated = validate(&served, &mut client, &short).await;
     let found = errors(&validated.diagnostics);
     assert_eq!(found.len(), 1, "{:?}", validated.diagnostics);
     assert_eq!(found[0].summary, "Timeout too short for the rollout");
@@ -462,28 +446,13 @@ async fn validate_and_plan_check_the_configuration_and_call_no_api() {
             drain_block(&served, &[("on_timeout", Value::string("logoff"))]),
         )],
     );
-    let validated = client
-        .validate_action_config(pb::validate_action_config::Request {
-            type_name: NAME.into(),
-            config: dynamic(&served, &one_wave),
-        })
-        .await
-        .expect("ValidateActionConfig answers")
-        .into_inner();
+    let validated = validate(&served, &mut client, &one_wave).await;
     assert!(
         validated.diagnostics.is_empty(),
         "{:?}",
         validated.diagnostics
     );
-    let planned = client
-        .plan_action(pb::plan_action::Request {
-            action_type: NAME.into(),
-            config: dynamic(&served, &one_wave),
-            client_capabilities: None,
-        })
-        .await
-        .expect("PlanAction answers")
-        .into_inner();
+    let planned = plan(&served, &mut client, &one_wave).await;
     assert!(errors(&planned.diagnostics).is_empty());
     let found = warnings(&planned.diagnostics);
     assert_eq!(found.len(), 1, "{:?}", planned.diagnostics);
