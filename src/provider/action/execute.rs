@@ -30,7 +30,7 @@ use time::OffsetDateTime;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::workspace::reboot::plan_batches;
+use crate::workspace::reboot::{in_order, plan_batches};
 use crate::workspace::{
     BatchFailure, Client, Poller, RebootReport, RebootType, ServerWait, WaitOptions, WaitOutcome,
     WaitReport,
@@ -171,30 +171,28 @@ async fn request(
     let batches = plan.batches.len();
     observer.starting(plan.batches.iter().map(Vec::len).sum(), batches);
     let concurrency = client.config().max_concurrency.max(1);
-    let mut results: Vec<(usize, RebootReport)> =
-        stream::iter(plan.batches.into_iter().enumerate())
-            .map(|(index, ids)| async move {
-                let part = client
-                    .batch_reboot(&ids, execution.reboot_type, cancel, deadline)
-                    .await;
-                let end = match (part.failed.first(), part.rebooted.is_empty()) {
-                    (Some(failure), _) => BatchEnd::Failed(failure),
-                    (None, false) => BatchEnd::Accepted,
-                    (None, true) => BatchEnd::NotSent,
-                };
-                observer.batch(index + 1, batches, &ids, end);
-                (index, part)
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
-    results.sort_by_key(|(index, _)| *index);
+    let results: Vec<(usize, RebootReport)> = stream::iter(plan.batches.into_iter().enumerate())
+        .map(|(index, ids)| async move {
+            let part = client
+                .batch_reboot(&ids, execution.reboot_type, cancel, deadline)
+                .await;
+            let end = match (part.failed.first(), part.rebooted.is_empty()) {
+                (Some(failure), _) => BatchEnd::Failed(failure),
+                (None, false) => BatchEnd::Accepted,
+                (None, true) => BatchEnd::NotSent,
+            };
+            observer.batch(index + 1, batches, &ids, end);
+            (index, part)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
     let mut report = RebootReport {
         batches,
         failed: plan.invalid,
         ..RebootReport::default()
     };
-    for (_, part) in results {
+    for part in in_order(results) {
         report.requests_sent += part.requests_sent;
         report.rebooted.extend(part.rebooted);
         report.failed.extend(part.failed);
