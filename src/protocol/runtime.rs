@@ -235,7 +235,7 @@ impl Drop for SocketFile {
 ///
 /// One type for both, so that tonic, hyper and h2 compile their server once: served as two
 /// stream and connection types, each of them is compiled twice, which costs the binary (and
-/// every provider start, which maps it) some 80 kB of code for nothing.
+/// every provider start, which maps it) some 60 kB of code for nothing.
 type Incoming = futures::stream::BoxStream<'static, Result<Connection, std::io::Error>>;
 
 /// Plain connections from the unix listener (no `PLUGIN_CLIENT_CERT`, or debug mode).

@@ -106,7 +106,7 @@ impl<V: Protocol, P: Provider> tower::Service<Call> for ProviderServer<V, P> {
 /// This and [`RawCodec`] keep the gRPC machinery out of the generics: tonic's `Grpc` is
 /// generic over the codec, so serving every RPC with `ProstCodec<Response, Request>` (as
 /// generated code does) compiles tonic's whole decode / call / encode / body path once per
-/// RPC — some 50 copies over tfplugin5 and tfplugin6, a fifth of the provider binary's own
+/// RPC — some 60 copies over tfplugin5 and tfplugin6, about a third of the provider binary's own
 /// code. With one codec for all calls that path is compiled three times (unary, server
 /// streaming, client streaming), and what stays per RPC is decoding its request and calling
 /// its handler. Smaller code is what Terraform pays for at every provider start.
