@@ -117,3 +117,56 @@ async fn each_version_answers_only_its_own_method_names() {
     .await;
     assert_eq!(code, tonic::Code::Unimplemented);
 }
+
+/// A client-streaming call (WriteStateBytes, protocol 6) reads the request chunks as sent:
+/// the store named in the first chunk is the one the answer says is not offered.
+#[tokio::test]
+async fn write_state_bytes_reads_the_streamed_chunks() {
+    use tfws::protocol::proto::tfplugin6 as pb;
+    let served = serve().await;
+    let mut client = pb::provider_client::ProviderClient::new(served.channel.clone());
+    let chunk = |type_name: &str, bytes: &[u8]| pb::write_state_bytes::RequestChunk {
+        type_name: type_name.into(),
+        state_id: "default".into(),
+        bytes: bytes.to_vec(),
+        ..Default::default()
+    };
+    let chunks = futures::stream::iter([chunk("test_store", b"{"), chunk("", b"}")]);
+    let response = client
+        .write_state_bytes(chunks)
+        .await
+        .expect("WriteStateBytes answers")
+        .into_inner();
+    assert_eq!(response.diagnostics.len(), 1, "{:?}", response.diagnostics);
+    let error = &response.diagnostics[0];
+    assert_eq!(error.summary, "Unknown state store type");
+    assert!(error.detail.contains("\"test_store\""), "{}", error.detail);
+}
+
+/// A request whose bytes are not its message is answered with `Internal` and prost's reason,
+/// as tonic's generated servers answer it, and the provider is not called.
+#[tokio::test]
+async fn a_malformed_request_is_internal() {
+    use tfws::protocol::proto::tfplugin6 as pb;
+    let served = serve().await;
+    let mut grpc = tonic::client::Grpc::new(served.channel.clone());
+    grpc.ready().await.expect("the channel is ready");
+    // `Schema.version` is field 1 as a varint; ValidateResourceConfig's field 1 is the type
+    // name, a string, so these bytes cannot decode as its request.
+    let not_the_request = pb::Schema {
+        version: 3,
+        ..Default::default()
+    };
+    let codec =
+        tonic_prost::ProstCodec::<pb::Schema, pb::validate_resource_config::Response>::default();
+    let path = http::uri::PathAndQuery::from_static("/tfplugin6.Provider/ValidateResourceConfig");
+    let status = grpc
+        .unary(tonic::Request::new(not_the_request), path, codec)
+        .await
+        .expect_err("the request cannot be decoded");
+    assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");
+    assert!(
+        status.message().contains("wire type"),
+        "prost's reason: {status:?}"
+    );
+}

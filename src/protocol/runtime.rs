@@ -86,20 +86,15 @@ pub async fn serve<P: Provider>(
     print_stdout(&handshake::handshake_line(version, &socket.path, cert))?;
     tracing::debug!(protocol = version, socket = %socket.path.display(), tls = server_tls.is_some(), "plugin server started");
 
-    match server_tls {
-        Some(server_tls) => {
-            let incoming = tls_incoming(
-                listener,
-                tokio_rustls::TlsAcceptor::from(server_tls.config),
-                shutdown.clone(),
-            );
-            run(provider, incoming, shutdown).await
-        }
-        None => {
-            let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
-            run(provider, incoming, shutdown).await
-        }
-    }
+    let incoming = match server_tls {
+        Some(server_tls) => tls_incoming(
+            listener,
+            tokio_rustls::TlsAcceptor::from(server_tls.config),
+            shutdown.clone(),
+        ),
+        None => plain_incoming(listener),
+    };
+    run(provider, incoming, shutdown).await
 }
 
 /// Debug mode: plaintext gRPC, a `TF_REATTACH_PROVIDERS` value on stdout, serve until
@@ -129,21 +124,14 @@ pub async fn serve_debug<P: Provider>(
          with the following:\n\n\tTF_REATTACH_PROVIDERS='{reattach}'\n\nServing protocol {protocol_version} \
          until interrupted (Ctrl-C).\n"
     ))?;
-    let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
-    run(provider, incoming, shutdown).await
+    run(provider, plain_incoming(listener), shutdown).await
 }
 
-async fn run<P, S, IO, E>(
+async fn run<P: Provider>(
     provider: Arc<P>,
-    incoming: S,
+    incoming: Incoming,
     shutdown: CancellationToken,
-) -> Result<(), ServeError>
-where
-    P: Provider,
-    S: futures::Stream<Item = Result<IO, E>> + Send + 'static,
-    IO: tonic::transport::server::Connected + AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    E: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+) -> Result<(), ServeError> {
     let router = tonic::transport::Server::builder()
         // Every call is named at debug level (`TF_LOG=debug`), with its protocol version in
         // the path, e.g. `/tfplugin5.Provider/GetSchema`.
@@ -243,6 +231,20 @@ impl Drop for SocketFile {
     }
 }
 
+/// The connections the gRPC server serves, TLS or plain alike.
+///
+/// One type for both, so that tonic, hyper and h2 compile their server once: served as two
+/// stream and connection types, each of them is compiled twice, which costs the binary (and
+/// every provider start, which maps it) some 60 kB of code for nothing.
+type Incoming = futures::stream::BoxStream<'static, Result<Connection, std::io::Error>>;
+
+/// Plain connections from the unix listener (no `PLUGIN_CLIENT_CERT`, or debug mode).
+fn plain_incoming(listener: UnixListener) -> Incoming {
+    tokio_stream::wrappers::UnixListenerStream::new(listener)
+        .map(|accepted| accepted.map(Connection::Plain))
+        .boxed()
+}
+
 /// TLS connections from the unix listener. Handshakes run in their own tasks so a slow or
 /// hostile client cannot stall the accept loop; failed handshakes (wrong or missing client
 /// certificate) are logged and dropped.
@@ -250,7 +252,7 @@ fn tls_incoming(
     listener: UnixListener,
     acceptor: tokio_rustls::TlsAcceptor,
     shutdown: CancellationToken,
-) -> ReceiverStream<Result<TlsConnection, std::io::Error>> {
+) -> Incoming {
     let (sender, receiver) = tokio::sync::mpsc::channel(16);
     tokio::spawn(async move {
         loop {
@@ -270,62 +272,84 @@ fn tls_incoming(
             tokio::spawn(async move {
                 match acceptor.accept(stream).await {
                     Ok(tls) => {
-                        let _ = sender.send(Ok(TlsConnection(tls))).await;
+                        let _ = sender.send(Ok(Connection::Tls(Box::new(tls)))).await;
                     }
                     Err(e) => tracing::warn!(error = %e, "TLS handshake refused"),
                 }
             });
         }
     });
-    ReceiverStream::new(receiver)
+    ReceiverStream::new(receiver).boxed()
 }
 
-/// A mutually authenticated TLS connection on the unix socket.
-pub struct TlsConnection(tokio_rustls::server::TlsStream<UnixStream>);
+/// A connection on the unix socket: mutually authenticated TLS when Terraform sent its
+/// certificate, plain otherwise.
+pub enum Connection {
+    Tls(Box<tokio_rustls::server::TlsStream<UnixStream>>),
+    Plain(UnixStream),
+}
 
-impl tonic::transport::server::Connected for TlsConnection {
+impl tonic::transport::server::Connected for Connection {
     type ConnectInfo = ();
 
     fn connect_info(&self) -> Self::ConnectInfo {}
 }
 
-impl AsyncRead for TlsConnection {
+impl AsyncRead for Connection {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+        match self.get_mut() {
+            Connection::Tls(tls) => Pin::new(tls).poll_read(cx, buf),
+            Connection::Plain(plain) => Pin::new(plain).poll_read(cx, buf),
+        }
     }
 }
 
-impl AsyncWrite for TlsConnection {
+impl AsyncWrite for Connection {
     fn poll_write(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        match self.get_mut() {
+            Connection::Tls(tls) => Pin::new(tls).poll_write(cx, buf),
+            Connection::Plain(plain) => Pin::new(plain).poll_write(cx, buf),
+        }
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Connection::Tls(tls) => Pin::new(tls).poll_flush(cx),
+            Connection::Plain(plain) => Pin::new(plain).poll_flush(cx),
+        }
     }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Connection::Tls(tls) => Pin::new(tls).poll_shutdown(cx),
+            Connection::Plain(plain) => Pin::new(plain).poll_shutdown(cx),
+        }
     }
 
     fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+        match self.get_mut() {
+            Connection::Tls(tls) => Pin::new(tls).poll_write_vectored(cx, bufs),
+            Connection::Plain(plain) => Pin::new(plain).poll_write_vectored(cx, bufs),
+        }
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
+        match self {
+            Connection::Tls(tls) => tls.is_write_vectored(),
+            Connection::Plain(plain) => plain.is_write_vectored(),
+        }
     }
 }
 

@@ -6,7 +6,9 @@
 
 use crate::protocol::core::{unknown_type, Kind, ProviderCore};
 use crate::protocol::provider::Provider;
-use crate::protocol::server::{client_streaming, server_streaming, unary, Call, Protocol, Reply};
+use crate::protocol::server::{
+    client_streaming, server_streaming, unary, Call, Protocol, Reply, Requests,
+};
 use adapter::diagnostics::diagnostics;
 use adapter::values::wire;
 use futures::stream::BoxStream;
@@ -76,7 +78,7 @@ async fn validate_provider_config<P: Provider>(
 
 /// State stores (Terraform 1.14 experiments): this provider offers none.
 mod state_store {
-    use super::{diagnostics, pb, unknown_type, BoxStream, Kind, Provider, ProviderCore};
+    use super::{diagnostics, pb, unknown_type, BoxStream, Kind, Provider, ProviderCore, Requests};
     use futures::StreamExt;
     use std::sync::Arc;
 
@@ -116,7 +118,7 @@ mod state_store {
     /// The store's name travels in the chunks; the first one names it in the error.
     pub(super) async fn write_bytes<P: Provider>(
         _core: Arc<ProviderCore<P>>,
-        mut chunks: tonic::Streaming<pb::write_state_bytes::RequestChunk>,
+        mut chunks: Requests<pb::write_state_bytes::RequestChunk>,
     ) -> pb::write_state_bytes::Response {
         let type_name = match chunks.next().await {
             Some(Ok(chunk)) => chunk.type_name,

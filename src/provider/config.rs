@@ -535,15 +535,13 @@ impl Reader<'_> {
     fn max_requests_per_second(&mut self) -> Lookup<f64> {
         let (parsed, origin, shown) = match &self.config.max_requests_per_second {
             Value::Unknown => return Lookup::Unknown,
-            Value::Known(number) => (
-                number_text(number).parse::<f64>().ok(),
-                Origin::Config,
-                number_text(number),
-            ),
+            Value::Known(number) => (number.as_f64(), Origin::Config, number_text(number)),
             Value::Null => match self.env_var(MAX_REQUESTS_PER_SECOND.env()) {
                 None => return Lookup::Unset,
                 Some(text) => (
-                    text.trim().parse::<f64>().ok(),
+                    // The grammar of `str::parse::<f64>` for finite numbers; what else that
+                    // parser takes ("inf", "NaN") is no valid rate either.
+                    Number::parse(text.trim()).and_then(|number| number.as_f64()),
                     Origin::Env(MAX_REQUESTS_PER_SECOND.env()),
                     format!("{text:?}"),
                 ),

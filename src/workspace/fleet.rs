@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::workspace::client::{ApiRequest, Client};
 use crate::workspace::error::ClientError;
-use crate::workspace::reboot::{plan_batches, BatchFailure};
+use crate::workspace::reboot::{in_order, plan_batches, BatchFailure};
 use crate::workspace::wire::{
     self, AppServer, BatchMaintRequest, ListAppServersResponse, ListQuery,
     ListServerGroupsResponse, ListSessionsResponse, LogoffRequest, ServerGroup, ServerGroupQuery,
@@ -427,7 +427,7 @@ impl Client {
         deadline: Instant,
     ) -> BatchReport {
         let concurrency = self.config().max_concurrency.max(1);
-        let mut results: Vec<(usize, Batch, usize)> = stream::iter(batches.into_iter().enumerate())
+        let results: Vec<(usize, (Batch, usize))> = stream::iter(batches.into_iter().enumerate())
             .map(|(index, (ids, body))| {
                 let request = body.map(|body| ApiRequest {
                     method: method.clone(),
@@ -445,16 +445,18 @@ impl Client {
                             ));
                             return (
                                 index,
-                                Batch::Failed(BatchFailure {
-                                    server_ids: ids,
-                                    error,
-                                }),
-                                0,
+                                (
+                                    Batch::Failed(BatchFailure {
+                                        server_ids: ids,
+                                        error,
+                                    }),
+                                    0,
+                                ),
                             );
                         }
                     };
                     if cancel.is_cancelled() || Instant::now() >= deadline {
-                        return (index, Batch::NotAttempted(ids), 0);
+                        return (index, (Batch::NotAttempted(ids), 0));
                     }
                     let attempted = self.execute(&request, cancel, deadline).await;
                     let outcome = match attempted.result {
@@ -471,15 +473,14 @@ impl Client {
                             error,
                         }),
                     };
-                    (index, outcome, attempted.sent)
+                    (index, (outcome, attempted.sent))
                 }
             })
             .buffer_unordered(concurrency)
             .collect()
             .await;
-        results.sort_by_key(|(index, _, _)| *index);
         let mut report = BatchReport::default();
-        for (_, outcome, sent) in results {
+        for (outcome, sent) in in_order(results) {
             report.requests_sent += sent;
             match outcome {
                 Batch::Done(ids) => report.done.extend(ids),

@@ -670,9 +670,7 @@ impl Poller {
             }
             report.servers.insert(id, server);
         }
-        report
-            .problems
-            .sort_by(|a, b| a.server_id.cmp(&b.server_id));
+        PreflightProblem::sort(&mut report.problems);
         self.remember(&report);
         self.learn_group_sizes(&mut report, cancel, deadline)
             .await?;

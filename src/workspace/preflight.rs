@@ -36,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use crate::workspace::client::{check_server_id, ApiRequest, Attempted, Client};
 use crate::workspace::error::ClientError;
 use crate::workspace::readiness::{self, Condition};
+use crate::workspace::reboot::in_order;
 use crate::workspace::wire::{self, AppServer, ListAppServersResponse, ListQuery, MAX_LIST_LIMIT};
 
 /// Why a server cannot be rebooted into readiness.
@@ -56,6 +57,14 @@ pub enum ProblemKind {
 pub struct PreflightProblem {
     pub server_id: String,
     pub kind: ProblemKind,
+}
+
+impl PreflightProblem {
+    /// Sorts problems by server ID, keeping the order of one server's problems. One function
+    /// for every caller, so the sort is compiled once.
+    pub fn sort(problems: &mut [PreflightProblem]) {
+        problems.sort_by(|a, b| a.server_id.cmp(&b.server_id));
+    }
 }
 
 impl fmt::Display for PreflightProblem {
@@ -347,9 +356,7 @@ impl Client {
                 });
             }
         }
-        report
-            .problems
-            .sort_by(|a, b| a.server_id.cmp(&b.server_id));
+        PreflightProblem::sort(&mut report.problems);
         report.problems.dedup();
         Ok(report)
     }
@@ -365,31 +372,31 @@ impl Client {
     ) -> Result<(Vec<AppServer>, usize, usize), ClientError> {
         let pages = pages_for(count);
         let concurrency = self.config().max_concurrency.max(1);
-        let fetched: Vec<(u64, Attempted<ListAppServersResponse>)> = stream::iter(0..pages)
-            .map(|page| async move {
-                let query = ListQuery {
-                    offset: u32::try_from(page * u64::from(MAX_LIST_LIMIT)).ok(),
-                    limit: Some(MAX_LIST_LIMIT),
-                    ..ListQuery::default()
-                };
-                (
-                    page,
-                    self.list_servers_attempted(&query, cancel, deadline).await,
-                )
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
+        let fetched: Vec<(usize, Attempted<ListAppServersResponse>)> =
+            stream::iter((0..pages).enumerate())
+                .map(|(index, page)| async move {
+                    let query = ListQuery {
+                        offset: u32::try_from(page * u64::from(MAX_LIST_LIMIT)).ok(),
+                        limit: Some(MAX_LIST_LIMIT),
+                        ..ListQuery::default()
+                    };
+                    (
+                        index,
+                        self.list_servers_attempted(&query, cancel, deadline).await,
+                    )
+                })
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
         let mut sent = 0;
         let mut ordered = Vec::with_capacity(fetched.len());
-        for (page, attempted) in fetched {
+        for (index, attempted) in fetched {
             sent += attempted.sent;
-            ordered.push((page, attempted.result?));
+            ordered.push((index, attempted.result?));
         }
-        ordered.sort_by_key(|(page, _)| *page);
         let mut seen = BTreeSet::new();
         let mut servers = Vec::new();
-        for (_, answer) in ordered {
+        for answer in in_order(ordered) {
             for server in answer.items {
                 // Entries shifted across pages show up twice; keep the first.
                 if seen.insert(server.id.clone()) {

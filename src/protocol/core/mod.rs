@@ -27,7 +27,7 @@ use super::cty::{Type, Value};
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::provider::{Provider, ProviderSchemas};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// gRPC message size limit in both directions. Terraform sends whole states and plans in one
 /// message; terraform-plugin-go allows 256 MiB, so Terraform may send that much.
@@ -86,16 +86,23 @@ pub fn unknown_type<'a>(
 /// The protocol-independent half of a provider server.
 pub struct ProviderCore<P: Provider> {
     provider: Arc<P>,
-    /// Asked once: schemas do not change while the process lives, and every RPC needs them.
+    /// Asked on the first call that needs them, not at start-up: Terraform waits for the
+    /// handshake line of every provider process it starts, and a process serves one protocol
+    /// version, so the other version's core never asks at all. Schemas do not change while the
+    /// process lives.
+    offered: OnceLock<Offered>,
+}
+
+/// The provider's schemas and the value types derived from them, which every decode and
+/// encode needs.
+struct Offered {
     schemas: ProviderSchemas,
-    /// The value types derived from `schemas`, which every decode and encode needs.
     provider_type: Type,
     types: BTreeMap<(Kind, String), Type>,
 }
 
-impl<P: Provider> ProviderCore<P> {
-    pub fn new(provider: Arc<P>) -> Self {
-        let schemas = provider.schemas();
+impl Offered {
+    fn of(schemas: ProviderSchemas) -> Self {
         let provider_type = schemas.provider.value_type();
         let kinds = [
             (Kind::Resource, &schemas.resources),
@@ -111,29 +118,40 @@ impl<P: Provider> ProviderCore<P> {
             })
             .collect();
         Self {
-            provider,
             schemas,
             provider_type,
             types,
         }
     }
+}
+
+impl<P: Provider> ProviderCore<P> {
+    pub fn new(provider: Arc<P>) -> Self {
+        Self {
+            provider,
+            offered: OnceLock::new(),
+        }
+    }
+
+    fn offered(&self) -> &Offered {
+        self.offered
+            .get_or_init(|| Offered::of(self.provider.schemas()))
+    }
 
     pub fn schemas(&self) -> &ProviderSchemas {
-        &self.schemas
+        &self.offered().schemas
     }
 
     /// The value type of a named object, or the error for a name not offered.
     fn value_type(&self, kind: Kind, type_name: &str) -> Result<&Type, Diagnostics> {
-        self.types
-            .get(&(kind, type_name.to_owned()))
-            .ok_or_else(|| {
-                let offered = self
-                    .types
-                    .keys()
-                    .filter(|(of_kind, _)| *of_kind == kind)
-                    .map(|(_, name)| name.as_str());
-                unknown_type(kind, type_name, offered)
-            })
+        let types = &self.offered().types;
+        types.get(&(kind, type_name.to_owned())).ok_or_else(|| {
+            let offered = types
+                .keys()
+                .filter(|(of_kind, _)| *of_kind == kind)
+                .map(|(_, name)| name.as_str());
+            unknown_type(kind, type_name, offered)
+        })
     }
 
     fn resource_type(&self, type_name: &str) -> Result<&Type, Diagnostics> {
@@ -173,7 +191,7 @@ impl<P: Provider> ProviderCore<P> {
     }
 
     pub async fn validate_provider_config(&self, config: &WireValue) -> Diagnostics {
-        let ty = &self.provider_type;
+        let ty = &self.offered().provider_type;
         match config.decode(ty, "provider configuration") {
             Ok(config) => self.provider.validate_provider_config(&config).await,
             Err(error) => error.into(),
@@ -185,7 +203,7 @@ impl<P: Provider> ProviderCore<P> {
         config: &WireValue,
         terraform_version: &str,
     ) -> Diagnostics {
-        let ty = &self.provider_type;
+        let ty = &self.offered().provider_type;
         match config.decode(ty, "provider configuration") {
             Ok(config) => self.provider.configure(&config, terraform_version).await,
             Err(error) => error.into(),

@@ -94,6 +94,27 @@ impl Number {
         }
     }
 
+    /// The number as an f64, rounded where it must be. Decimal text is read by `serde_json`
+    /// (its JSON form, see [`write_json_number`]) rather than by `str::parse::<f64>`, whose
+    /// correctly-rounding tables would add some 13 kB to the provider binary for one
+    /// optional argument; the two may differ in the last bit, which no caller here can notice.
+    /// `None` for a decimal beyond f64's range (`Inf` itself is infinite) or not a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Number::Int(int) => Some(*int as f64),
+            Number::Float(float) => Some(*float),
+            Number::Decimal(text) => match parse_decimal(text)? {
+                DecimalText::Infinite { negative: true } => Some(f64::NEG_INFINITY),
+                DecimalText::Infinite { negative: false } => Some(f64::INFINITY),
+                DecimalText::Finite { .. } => {
+                    let mut json = Vec::with_capacity(text.len() + 2);
+                    write_json_number(&mut json, self).ok()?;
+                    serde_json::from_slice(&json).ok()
+                }
+            },
+        }
+    }
+
     /// The same number in the form decoding would give it, so that numbers written and read
     /// back compare equal: integral floats become ints, decimal strings are re-read.
     pub fn canonical(&self) -> Number {
@@ -194,6 +215,25 @@ mod tests {
         assert_eq!(Number::from_f64(2.5), Some(Number::Float(2.5)));
         assert_eq!(Number::from_f64(1e300), Some(Number::Float(1e300)));
         assert_eq!(Number::from_f64(f64::NAN), None);
+    }
+
+    #[test]
+    fn as_f64_reads_every_form() {
+        let decimal = |text: &str| Number::Decimal(text.into()).as_f64();
+        assert_eq!(Number::Int(-7).as_f64(), Some(-7.0));
+        assert_eq!(Number::Float(2.5).as_f64(), Some(2.5));
+        assert_eq!(decimal("0.1"), Some(0.1));
+        assert_eq!(decimal("+.5"), Some(0.5));
+        assert_eq!(decimal("5."), Some(5.0));
+        assert_eq!(decimal("-1.5E2"), Some(-150.0));
+        assert_eq!(decimal("1e-3"), Some(0.001));
+        assert_eq!(
+            decimal("18446744073709551615"),
+            Some(18446744073709551615.0)
+        );
+        assert_eq!(decimal("-Inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(decimal("1e400"), None);
+        assert_eq!(decimal("fast"), None);
     }
 
     #[test]

@@ -555,11 +555,32 @@ fn max_requests_per_second_from_configuration_or_environment() {
         ready(&config(&base), &no_env()).max_requests_per_second,
         None
     );
+    // Every way of writing a number Rust's float parser takes.
+    for (text, rate) in [(" .5 ", 0.5), ("+2", 2.0), ("1.5e1", 15.0), ("3.", 3.0)] {
+        let from_env = ready(
+            &config(&base),
+            &MapEnvironment::new([("HW_WORKSPACE_MAX_REQUESTS_PER_SECOND", text)]),
+        );
+        assert_eq!(from_env.max_requests_per_second, Some(rate), "{text:?}");
+    }
+    let mut decimal = base.to_vec();
+    decimal.push((
+        "max_requests_per_second",
+        Cty::Number(Number::Decimal("0.25".into())),
+    ));
+    assert_eq!(
+        ready(&config(&decimal), &no_env()).max_requests_per_second,
+        Some(0.25)
+    );
 
     for (bad_arg, bad_env) in [
         (Some(Cty::Number(Number::Int(0))), None),
+        (Some(Cty::Number(Number::Decimal("1e400".into()))), None),
         (None, Some("fast")),
         (None, Some("-1")),
+        (None, Some("inf")),
+        (None, Some("NaN")),
+        (None, Some("0")),
     ] {
         let mut values = base.to_vec();
         if let Some(value) = bad_arg {
