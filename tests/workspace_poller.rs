@@ -433,3 +433,56 @@ async fn a_preflight_right_after_a_round_reads_the_shared_view() {
     assert_eq!(sim.requests().len(), sent + 2);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn session_counts_reuse_a_shared_listing_younger_than_their_max_age() {
+    // 150 servers, 20 of them with sessions: listing them costs a probe and two pages.
+    let config = SimulatorConfig {
+        project_id: PROJECT.to_owned(),
+        credentials: CredentialsConfig {
+            access_keys: vec![Credentials::ak_sk(AK, SK)],
+            ..CredentialsConfig::default()
+        },
+        servers: (1..=150)
+            .map(|n| {
+                let mut spec = ServerSpec::with_id(big_group_id(n));
+                spec.session_count = u32::from(n <= 20) * 2;
+                spec
+            })
+            .collect(),
+        ..SimulatorConfig::default()
+    };
+    let sim = Simulator::start(config).await.expect("simulator starts");
+    let poller = Poller::new(client(&sim));
+    poller.set_listing_window(Duration::from_millis(1));
+    let cancel = CancellationToken::new();
+    let first: Vec<String> = (1..=100).map(big_group_id).collect();
+    let counts =
+        guarded(poller.session_counts(&first, Duration::from_secs(60), &cancel, deadline()))
+            .await
+            .expect("the lookup succeeds");
+    assert_eq!(counts.len(), 100);
+    assert_eq!(counts.values().sum::<u64>(), 40);
+    let listed = sim.requests().len();
+    assert_eq!(listed, 3, "a probe and two pages: {:#?}", sim.requests());
+
+    // Past the pre-flight window, but within the max age: read from that listing, free.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second: Vec<String> = (10..=150).map(big_group_id).collect();
+    let counts =
+        guarded(poller.session_counts(&second, Duration::from_secs(60), &cancel, deadline()))
+            .await
+            .expect("the lookup succeeds");
+    assert_eq!(counts.len(), 141);
+    assert_eq!(counts.values().sum::<u64>(), 22);
+    assert_eq!(sim.requests().len(), listed);
+
+    // Older than the max age: looked up again.
+    let counts =
+        guarded(poller.session_counts(&second, Duration::from_millis(1), &cancel, deadline()))
+            .await
+            .expect("the lookup succeeds");
+    assert_eq!(counts.len(), 141);
+    assert!(sim.requests().len() > listed);
+    sim.shutdown().await;
+}

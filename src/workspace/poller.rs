@@ -677,6 +677,40 @@ impl Poller {
         Ok(report)
     }
 
+    /// The open user sessions (`session_count`) of `server_ids`, for a warning that tolerates
+    /// older data than a pre-flight: read from the shared project listing when one is younger
+    /// than `max_age`, else looked up the way a pre-flight looks (which may leave a shared
+    /// listing for the next caller). Servers not found are left out.
+    pub async fn session_counts(
+        &self,
+        server_ids: &[String],
+        max_age: Duration,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Result<BTreeMap<String, u64>, ClientError> {
+        let listed = {
+            let state = self.shared.lock();
+            state
+                .listing
+                .as_ref()
+                .filter(|l| l.at.elapsed() <= max_age)
+                .map(|l| Arc::clone(&l.servers))
+        };
+        let counts = |servers: &mut dyn Iterator<Item = &AppServer>| {
+            servers
+                .map(|s| (s.id.clone(), s.session_count.unwrap_or(0)))
+                .collect::<BTreeMap<String, u64>>()
+        };
+        if let Some(all) = listed {
+            let wanted: BTreeSet<&str> = server_ids.iter().map(String::as_str).collect();
+            return Ok(counts(
+                &mut all.iter().filter(|s| wanted.contains(s.id.as_str())),
+            ));
+        }
+        let looked = self.lookup(server_ids, cancel, deadline).await?;
+        Ok(counts(&mut looked.servers.values()))
+    }
+
     /// How long a shared project listing serves pre-flights (default
     /// [`DEFAULT_LISTING_WINDOW`]); a listing older than this is never used.
     pub fn set_listing_window(&self, window: Duration) {

@@ -12,9 +12,10 @@
 //! - an explicit `timeouts.create|update` too short for even one wave is an error at it;
 //! - `drain` without `max_unavailable` warns that every listed server is drained at once;
 //! - without `drain`, the servers' open user sessions are counted with one cheap lookup
-//!   through the shared poller (skipped quietly when the provider is not configured yet or the
-//!   lookup fails or takes longer than a few seconds) and a warning says how many end without
-//!   notice.
+//!   through the shared poller — the process's shared project listing when it is less than a
+//!   minute old, so a plan of many resources costs one listing — (skipped quietly when the
+//!   provider is not configured yet or the lookup fails or takes longer than a few seconds)
+//!   and a warning says how many end without notice.
 //!
 //! The same inputs always give the same plan, so the apply-time re-plan agrees with the first
 //! (the session warning may count differently: it is a warning, never a change).
@@ -33,6 +34,8 @@ use crate::provider::ClientState;
 
 /// How long the plan's session count may take before it is skipped.
 const SESSION_LOOKUP_BUDGET: Duration = Duration::from_secs(10);
+/// How old a shared project listing may be to count sessions from.
+const SESSION_COUNT_MAX_AGE: Duration = Duration::from_secs(60);
 
 pub async fn plan(context: &Context<ClientState>, change: &mut PlanChange<RebootState>) {
     if let Some(prior) = &change.prior {
@@ -116,29 +119,26 @@ async fn open_sessions_warning(
     servers: &[String],
 ) -> Option<Diagnostic> {
     let session = context.data.session().ok()?;
-    // The pre-flight lookup: one project listing when that is cheaper than a GET per server,
-    // shared with any other pre-flight of this process for a few seconds.
-    let looked = match session
+    // A pre-flight's lookup (one project listing when that is cheaper than a GET per server),
+    // or the process's shared listing when it is less than a minute old: a warning need not
+    // be fresher, and a plan of many resources then costs one listing, not one each.
+    let counts = match session
         .poller
-        .preflight(
+        .session_counts(
             servers,
+            SESSION_COUNT_MAX_AGE,
             &context.cancel,
             Instant::now() + SESSION_LOOKUP_BUDGET,
         )
         .await
     {
-        Ok(looked) => looked,
+        Ok(counts) => counts,
         Err(error) => {
             tracing::debug!(%error, "plan: session count skipped");
             return None;
         }
     };
-    let counts: Vec<u64> = looked
-        .servers
-        .values()
-        .filter_map(|server| server.session_count)
-        .filter(|count| *count > 0)
-        .collect();
+    let counts: Vec<u64> = counts.into_values().filter(|count| *count > 0).collect();
     let sessions: u64 = counts.iter().sum();
     let holding = counts.len();
     (sessions > 0).then(|| {
