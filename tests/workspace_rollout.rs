@@ -540,3 +540,48 @@ async fn waves_need_waiting() {
     ));
     assert!(sim.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_callers_preflight_is_not_repeated() {
+    let ids: Vec<String> = (1..=6).map(id).collect();
+    let mut plan = plan(ids.clone());
+    plan.max_unavailable = Some("3".parse().unwrap());
+    let cancel = CancellationToken::new();
+    let rolled = |checked_ids: std::ops::Range<usize>| {
+        let (ids, plan, cancel) = (ids.clone(), plan.clone(), cancel.clone());
+        async move {
+            let sim = start(sim_config(servers(6), SessionConfig::default())).await;
+            let poller = poller(&sim);
+            // Looked up by the client itself, so the poller's view knows nothing of it: any
+            // lookup by the engine would show in the log.
+            let checked = poller
+                .client()
+                .preflight(&ids[checked_ids], &cancel, Instant::now() + GUARD)
+                .await
+                .expect("the pre-flight succeeds");
+            sim.clear_requests();
+            let report = tokio::time::timeout(
+                GUARD,
+                rollout::run_checked(
+                    &poller,
+                    &plan,
+                    Some(checked),
+                    &|_| {},
+                    &cancel,
+                    Instant::now() + GUARD,
+                ),
+            )
+            .await
+            .expect("the rollout ended");
+            assert!(report.succeeded(), "{report:#?}");
+            assert_eq!(report.waves.len(), 2);
+            let first = sim.requests().first().map(|r| r.operation);
+            sim.shutdown().await;
+            first
+        }
+    };
+    // Covering every server: the first request is the first wave's reboot.
+    assert_eq!(rolled(0..6).await, Some(Operation::BatchReboot));
+    // Not covering every server: not trusted, the engine looks the servers up first.
+    assert_ne!(rolled(0..2).await, Some(Operation::BatchReboot));
+}

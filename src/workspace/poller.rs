@@ -96,6 +96,9 @@ struct Shared {
     /// Held while a pre-flight decides on (and fetches) the shared project listing: the
     /// single flight that concurrent pre-flights queue behind.
     listing_flight: tokio::sync::Mutex<()>,
+    /// Session counts one at a time: those queued behind a lookup then read its listing
+    /// (see [`Poller::session_counts`]).
+    sessions_flight: tokio::sync::Mutex<()>,
 }
 
 /// The unfiltered project listing one pre-flight fetched, shared with the others.
@@ -588,6 +591,7 @@ impl Poller {
                 rounds,
                 acks: Notify::new(),
                 listing_flight: tokio::sync::Mutex::new(()),
+                sessions_flight: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -688,7 +692,12 @@ impl Poller {
         cancel: &CancellationToken,
         deadline: Instant,
     ) -> Result<BTreeMap<String, u64>, ClientError> {
-        let listed = {
+        let counts = |servers: &mut dyn Iterator<Item = &AppServer>| {
+            servers
+                .map(|s| (s.id.clone(), s.session_count.unwrap_or(0)))
+                .collect::<BTreeMap<String, u64>>()
+        };
+        let listed = || {
             let state = self.shared.lock();
             state
                 .listing
@@ -696,16 +705,26 @@ impl Poller {
                 .filter(|l| l.at.elapsed() <= max_age)
                 .map(|l| Arc::clone(&l.servers))
         };
-        let counts = |servers: &mut dyn Iterator<Item = &AppServer>| {
-            servers
-                .map(|s| (s.id.clone(), s.session_count.unwrap_or(0)))
-                .collect::<BTreeMap<String, u64>>()
-        };
-        if let Some(all) = listed {
+        let from_listing = |all: Arc<Vec<AppServer>>| {
             let wanted: BTreeSet<&str> = server_ids.iter().map(String::as_str).collect();
-            return Ok(counts(
-                &mut all.iter().filter(|s| wanted.contains(s.id.as_str())),
-            ));
+            counts(&mut all.iter().filter(|s| wanted.contains(s.id.as_str())))
+        };
+        if let Some(all) = listed() {
+            return Ok(from_listing(all));
+        }
+        // One lookup at a time: under a tight request budget a listing can take longer than the
+        // pre-flight window, and the queued callers would each list again.
+        let _turn = tokio::select! {
+            turn = self.shared.sessions_flight.lock() => turn,
+            _ = cancel.cancelled() => {
+                return Err(ClientError::Cancelled { last_error: None, in_flight: false });
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(ClientError::DeadlineExceeded { last_error: None });
+            }
+        };
+        if let Some(all) = listed() {
+            return Ok(from_listing(all));
         }
         let looked = self.lookup(server_ids, cancel, deadline).await?;
         Ok(counts(&mut looked.servers.values()))

@@ -243,18 +243,20 @@ impl Action<ClientState> for RebootAction {
             "Checking {} server(s) before rebooting.",
             job.servers.len()
         ));
-        if let Err(refusal) =
-            check_servers(&session.poller, &job.servers, &context.cancel, deadline).await
-        {
-            return match refusal {
-                Refusal::Problems(diagnostic) => {
-                    diagnostic.at(AttributePath::attribute("server_ids")).into()
-                }
-                Refusal::Lookup(error) => {
-                    lookup_failed(&error, job.servers.len(), "timeout", job.timeout).into()
+        let checked =
+            match check_servers(&session.poller, &job.servers, &context.cancel, deadline).await {
+                Ok(checked) => checked,
+                Err(refusal) => {
+                    return match refusal {
+                        Refusal::Problems(diagnostic) => {
+                            diagnostic.at(AttributePath::attribute("server_ids")).into()
+                        }
+                        Refusal::Lookup(error) => {
+                            lookup_failed(&error, job.servers.len(), "timeout", job.timeout).into()
+                        }
+                    }
                 }
             };
-        }
         let plan = job.rolling.plan(
             job.servers.clone(),
             job.servers.len(),
@@ -263,7 +265,14 @@ impl Action<ClientState> for RebootAction {
             session.wait_options.clone(),
         );
         let tell = |event: RolloutEvent| reporter.event(&event);
-        let rollout = rollout::run(&session.poller, &plan, &tell, &context.cancel, deadline);
+        let rollout = rollout::run_checked(
+            &session.poller,
+            &plan,
+            Some(checked),
+            &tell,
+            &context.cancel,
+            deadline,
+        );
         tokio::pin!(rollout);
         // A heartbeat beside the rollout, in the same task: a long quiet wait still shows
         // what it is waiting for.

@@ -98,11 +98,11 @@ async fn reboot(
             None => (job.targets(None), Earlier::Nothing),
         },
     };
-    if let Err(diagnostic) = check(&session.poller, &job, &targets, &context.cancel, deadline).await
-    {
-        return refused(diagnostic, &earlier, state);
-    }
-    let ran = run(&session, &job, &targets, &context.cancel, deadline).await;
+    let checked = match check(&session.poller, &job, &targets, &context.cancel, deadline).await {
+        Ok(checked) => checked,
+        Err(diagnostic) => return refused(diagnostic, &earlier, state),
+    };
+    let ran = run(&session, &job, &targets, checked, &context.cancel, deadline).await;
     record(&job, &targets, &ran, &earlier, state)
 }
 

@@ -24,16 +24,17 @@ use super::report::error_lines;
 use crate::framework::{Applied, Set, Value};
 use crate::protocol::diagnostics::{AttributePath, Diagnostic};
 use crate::provider::duration::format_go_duration;
+use crate::workspace::preflight::Preflight;
 use crate::workspace::{ClientError, Poller};
 
-/// `Ok` when every server about to be rebooted may be rebooted.
+/// What was found when every server about to be rebooted may be rebooted.
 pub async fn check(
     poller: &Poller,
     job: &Job,
     targets: &Targets,
     cancel: &CancellationToken,
     deadline: Instant,
-) -> Result<(), Diagnostic> {
+) -> Result<Preflight, Diagnostic> {
     let at = AttributePath::attribute("server_ids");
     check_servers(poller, &targets.to_reboot, cancel, deadline)
         .await
@@ -58,15 +59,16 @@ pub enum Refusal {
 }
 
 /// The pre-flight of any reboot (the resource's and the action's): every one of `servers` looked
-/// up through the shared poller; `Ok` when all may be rebooted.
+/// up through the shared poller; `Ok` with what was found when all may be rebooted (the
+/// rollout then plans its waves from it instead of looking again).
 pub async fn check_servers(
     poller: &Poller,
     servers: &[String],
     cancel: &CancellationToken,
     deadline: Instant,
-) -> Result<(), Refusal> {
+) -> Result<Preflight, Refusal> {
     if servers.is_empty() {
-        return Ok(());
+        return Ok(Preflight::default());
     }
     tracing::info!(
         servers = servers.len(),
@@ -83,7 +85,7 @@ pub async fn check_servers(
         "workspace_app_server_reboot: pre-flight done"
     );
     if preflight.is_clear() {
-        return Ok(());
+        return Ok(preflight);
     }
     let mut detail = format!(
         "{} of the {} server(s) about to be rebooted cannot be rebooted into readiness, so no \

@@ -6,8 +6,8 @@
 //!
 //! The wait goes through the process's one [`Poller`](crate::workspace::Poller), so every
 //! resource waiting in the same apply shares its polling rounds. The pre-flight before this
-//! step looked the servers up through the same poller; the engine's own pre-flight then finds
-//! them fresh in the poller's view and asks the API nothing more.
+//! step looked the servers up; the engine plans its waves from that lookup instead of looking
+//! again.
 
 use time::OffsetDateTime;
 use tokio::time::Instant;
@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::job::{Job, Targets};
 use crate::provider::Session;
+use crate::workspace::preflight::Preflight;
 use crate::workspace::rollout::{self, RolloutEvent, RolloutReport};
 
 /// What running a job produced.
@@ -32,6 +33,7 @@ pub async fn run(
     session: &Session,
     job: &Job,
     targets: &Targets,
+    checked: Preflight,
     cancel: &CancellationToken,
     deadline: Instant,
 ) -> Ran {
@@ -51,7 +53,15 @@ pub async fn run(
         session.wait_options.clone(),
     );
     let log = |event: RolloutEvent| tracing::info!("workspace_app_server_reboot: {event}");
-    let report = rollout::run(&session.poller, &plan, &log, cancel, deadline).await;
+    let report = rollout::run_checked(
+        &session.poller,
+        &plan,
+        Some(checked),
+        &log,
+        cancel,
+        deadline,
+    )
+    .await;
     Ran {
         requested_at: report.first_requested_at().unwrap_or(started),
         report,

@@ -17,6 +17,7 @@ use super::report::{
 use crate::workspace::error::ClientError;
 use crate::workspace::fleet::{BatchReport, LogoffNotice};
 use crate::workspace::poller::{Looked, Poller, WaitProgress};
+use crate::workspace::preflight::Preflight;
 use crate::workspace::readiness;
 use crate::workspace::reboot::{plan_batches, RebootReport};
 use crate::workspace::wait::{WaitOptions, WaitOutcome};
@@ -111,7 +112,7 @@ impl<'a> Engine<'a> {
         }
     }
 
-    pub async fn run(mut self) -> RolloutReport {
+    pub async fn run(mut self, checked: Option<Preflight>) -> RolloutReport {
         if let Err(error) = self.plan.check() {
             return self.finish(Vec::new(), Some(RolloutFailure::InvalidPlan(error)));
         }
@@ -120,16 +121,22 @@ impl<'a> Engine<'a> {
             return self.finish(Vec::new(), None);
         }
 
-        // 1. Pre-flight: every server, before anything is sent.
-        let preflight = match self
-            .poller
-            .preflight(&ordered, self.cancel, self.deadline)
-            .await
-        {
-            Ok(preflight) => preflight,
-            Err(error) => {
-                return self.finish(Vec::new(), Some(RolloutFailure::PreflightLookup(error)));
-            }
+        // 1. Pre-flight: every server, before anything is sent (unless the caller's own
+        // pre-flight covered them all).
+        let checked =
+            checked.filter(|p| p.is_clear() && ordered.iter().all(|id| p.servers.contains_key(id)));
+        let preflight = match checked {
+            Some(preflight) => preflight,
+            None => match self
+                .poller
+                .preflight(&ordered, self.cancel, self.deadline)
+                .await
+            {
+                Ok(preflight) => preflight,
+                Err(error) => {
+                    return self.finish(Vec::new(), Some(RolloutFailure::PreflightLookup(error)));
+                }
+            },
         };
         for server in preflight.servers.values() {
             self.saw(server);

@@ -68,6 +68,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::workspace::poller::Poller;
+use crate::workspace::preflight::Preflight;
 
 /// Runs `plan` (see the module docs) through `poller`, calling `progress` for every step,
 /// until done, failed, `deadline` or `cancel`. Never fails as a whole: see [`RolloutReport`].
@@ -78,10 +79,24 @@ pub async fn run(
     cancel: &CancellationToken,
     deadline: Instant,
 ) -> RolloutReport {
+    run_checked(poller, plan, None, progress, cancel, deadline).await
+}
+
+/// [`run`] after the caller's own pre-flight of the same servers (through the same poller)
+/// found no problem: the waves are planned from `checked` instead of looking the servers up
+/// again. A pre-flight that does not cover every server of `plan` is ignored.
+pub async fn run_checked(
+    poller: &Poller,
+    plan: &RolloutPlan,
+    checked: Option<Preflight>,
+    progress: &(dyn Fn(RolloutEvent) + Send + Sync),
+    cancel: &CancellationToken,
+    deadline: Instant,
+) -> RolloutReport {
     let client = poller.client().clone();
     let before = client.requests_sent();
     let mut report = engine::Engine::new(poller, plan, progress, cancel, deadline)
-        .run()
+        .run(checked)
         .await;
     report.requests_sent = client.requests_sent().saturating_sub(before);
     report
