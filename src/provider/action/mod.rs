@@ -35,6 +35,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::MissedTickBehavior;
 
+use super::reboot::model::known_ids;
 use super::reboot::report::{failure_diagnostics_then, list, Outcome};
 use super::reboot::rolling::{self, drain_without_waves, Rolling};
 use super::reboot::validate::parse_timeout;
@@ -80,11 +81,7 @@ impl Job {
                 ),
             )
         };
-        let servers: BTreeSet<String> = config
-            .server_ids
-            .known()
-            .and_then(|ids| ids.iter().map(|id| id.known().cloned()).collect())
-            .ok_or_else(|| broken("server_ids"))?;
+        let servers = known_ids(&config.server_ids).ok_or_else(|| broken("server_ids"))?;
         let reboot_type = config
             .r#type
             .known()
@@ -102,7 +99,7 @@ impl Job {
             Value::Unknown => return Err(broken("timeout")),
         };
         Ok(Job {
-            servers: servers.into_iter().collect(),
+            servers,
             reboot_type,
             wait,
             rolling,
@@ -162,28 +159,14 @@ fn validate(config: &RebootActionConfig) -> Diagnostics {
     };
     let (Ok(Some(rolling)), Some(servers)) = (
         Rolling::read(&config.max_unavailable, &config.drain),
-        known_server_count(config),
+        known_ids(&config.server_ids).map(|ids| ids.len()),
     ) else {
         return diagnostics;
     };
     if let Some(problem) = rolling.too_short(servers, timeout, "timeout") {
-        diagnostics.push(
-            Diagnostic::error("Timeout too short for the rollout", problem)
-                .at(AttributePath::attribute("timeout")),
-        );
+        diagnostics.push(problem.at(AttributePath::attribute("timeout")));
     }
     diagnostics
-}
-
-/// The number of distinct listed servers, once all are known.
-fn known_server_count(config: &RebootActionConfig) -> Option<usize> {
-    let ids: Option<BTreeSet<&String>> = config
-        .server_ids
-        .known()?
-        .iter()
-        .map(|id| id.known())
-        .collect();
-    ids.map(|ids| ids.len())
 }
 
 #[async_trait]
@@ -208,7 +191,7 @@ impl Action<ClientState> for RebootAction {
         let mut diagnostics = Diagnostics::new();
         if let (Ok(Some(rolling)), Some(servers)) = (
             Rolling::read(&config.max_unavailable, &config.drain),
-            known_server_count(config),
+            known_ids(&config.server_ids).map(|ids| ids.len()),
         ) {
             if rolling.drain.is_some() && rolling.max_unavailable.is_none() {
                 diagnostics.push(drain_without_waves(servers));

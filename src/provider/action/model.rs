@@ -16,10 +16,9 @@
 use std::time::Duration;
 
 use crate::framework::{Attr, Set, Value};
-use crate::protocol::diagnostics::Diagnostic;
 use crate::provider::reboot::model::{reboot_type, server_ids, wait_for_ready};
 use crate::provider::reboot::rolling::{self, Drain};
-use crate::provider::reboot::validate::parse_timeout;
+use crate::provider::reboot::validate::timeout_action;
 
 /// `timeout` when the configuration leaves it out and neither waves nor a drain are asked: the
 /// resource's default bound.
@@ -34,7 +33,7 @@ crate::model! {
         pub max_unavailable: Value<String> = rolling::max_unavailable(),
         pub drain: Value<Drain> = rolling::drain(),
         pub timeout: Value<String> = Attr::optional()
-            .validate(timeout)
+            .validate(timeout_action)
             .description(
                 "Bound on the whole invocation (pre-flight, requests, retries, draining and \
                  waiting: the whole rollout), as a Go-style duration: `\"90s\"`, `\"30m\"`, \
@@ -44,17 +43,5 @@ crate::model! {
                  negative or malformed values fail validation at the attribute, and so does a \
                  value too short for even one wave (the drain's longest wait plus 5 minutes).",
             ),
-    }
-}
-
-/// The resource's `timeouts` rule: a Go duration longer than zero.
-#[allow(clippy::ptr_arg)] // a validator sees the field's own type
-fn timeout(text: &String) -> Vec<Diagnostic> {
-    match parse_timeout(text) {
-        Ok(_) => Vec::new(),
-        Err(problem) => vec![Diagnostic::error(
-            "Invalid timeout",
-            format!("timeout: {problem}"),
-        )],
     }
 }

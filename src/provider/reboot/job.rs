@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::handover::Handover;
-use super::model::RebootState;
+use super::model::{known_ids, RebootState};
 use super::progress::{normalized_triggers, triggers_fingerprint, RebootProgress};
 use super::rolling::Rolling;
 use super::validate::parse_timeout;
@@ -51,11 +51,7 @@ impl Job {
                 format!("The planned {what} is not usable; this is a bug in the provider."),
             )
         };
-        let server_ids: Vec<String> = planned
-            .server_ids
-            .known()
-            .and_then(|ids| ids.iter().map(|id| id.known().cloned()).collect())
-            .ok_or_else(|| broken("server_ids"))?;
+        let server_ids = known_ids(&planned.server_ids).ok_or_else(|| broken("server_ids"))?;
         let reboot_type = planned
             .r#type
             .known()

@@ -24,6 +24,19 @@ pub fn server_ids() -> Attr<Set<Value<String>>> {
     )
 }
 
+/// The distinct IDs of a `server_ids` value, sorted; `None` until the set and every ID in it
+/// are known.
+pub fn known_ids(server_ids: &Value<Set<Value<String>>>) -> Option<Vec<String>> {
+    let mut ids: Vec<String> = server_ids
+        .known()?
+        .iter()
+        .map(|id| id.known().cloned())
+        .collect::<Option<_>>()?;
+    ids.sort();
+    ids.dedup();
+    Some(ids)
+}
+
 /// `type`: SOFT or HARD.
 pub fn reboot_type() -> Attr<String> {
     Attr::optional_computed()

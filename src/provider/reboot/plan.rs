@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::model::RebootState;
+use super::model::{known_ids, RebootState};
 use super::progress::{normalized_triggers, triggers_fingerprint, RebootProgress};
 use super::rolling::{drain_without_waves, Rolling};
 use super::validate::parse_timeout;
@@ -65,7 +65,7 @@ async fn check_rollout(context: &Context<ClientState>, change: &mut PlanChange<R
             return;
         }
     };
-    let Some(servers) = known_server_ids(planned) else {
+    let Some(servers) = known_ids(&planned.server_ids) else {
         return;
     };
     let creating = change.prior.is_none();
@@ -73,10 +73,9 @@ async fn check_rollout(context: &Context<ClientState>, change: &mut PlanChange<R
     if let Some(Ok(timeout)) = configured.map(|text| parse_timeout(&text)) {
         if let Some(problem) = rolling.too_short(servers.len(), timeout, label) {
             let (block, name) = label.split_once('.').unwrap_or(("timeouts", label));
-            change.diagnostics.push(
-                Diagnostic::error("Timeout too short for the rollout", problem)
-                    .at(AttributePath::attribute(block).then_attribute(name)),
-            );
+            change
+                .diagnostics
+                .push(problem.at(AttributePath::attribute(block).then_attribute(name)));
         }
     }
     if rolling.drain.is_some() {
@@ -98,18 +97,6 @@ fn timeout_of(planned: &RebootState, creating: bool) -> (&'static str, Option<St
         let text = timeouts.and_then(|t| t.update.known().cloned());
         ("timeouts.update", text)
     }
-}
-
-fn known_server_ids(planned: &RebootState) -> Option<Vec<String>> {
-    let mut ids: Vec<String> = planned
-        .server_ids
-        .known()?
-        .iter()
-        .map(|id| id.known().cloned())
-        .collect::<Option<_>>()?;
-    ids.sort();
-    ids.dedup();
-    Some(ids)
 }
 
 /// "N user sessions are open…" when the lookup finds any; None when it finds none or cannot

@@ -164,14 +164,15 @@ impl Rolling {
         rollout::default_timeout(&plan).map_or(fallback, |grown| whole(grown).max(fallback))
     }
 
-    /// An explicit timeout that cannot fit even one wave: the error text, naming `label`.
-    pub fn too_short(&self, servers: usize, timeout: Duration, label: &str) -> Option<String> {
+    /// An explicit timeout that cannot fit even one wave: the error, naming `label` (the caller
+    /// points it at the attribute).
+    pub fn too_short(&self, servers: usize, timeout: Duration, label: &str) -> Option<Diagnostic> {
         if !self.is_rolling() {
             return None;
         }
         let least = rollout::minimum_timeout(&self.sizing_plan(servers));
         (timeout < least).then(|| {
-            format!(
+            let detail = format!(
                 "{label} = {:?} is shorter than one wave of this rollout can take: the drain's \
                  longest wait plus 5 minutes for the reboot, {} in all. Give at least {:?}, or \
                  leave {label} out: with waves or a drain its default grows to fit the \
@@ -180,7 +181,8 @@ impl Rolling {
                 format_go_duration(least),
                 format_go_duration(least),
                 format_go_duration(self.default_timeout(servers, least)),
-            )
+            );
+            Diagnostic::error("Timeout too short for the rollout", detail)
         })
     }
 
@@ -467,7 +469,7 @@ mod tests {
         );
         assert!(drained
             .too_short(40, Duration::from_secs(60), "timeouts.create")
-            .is_some_and(|text| text.contains("timeouts.create")));
+            .is_some_and(|d| d.detail.contains("timeouts.create")));
         assert_eq!(
             drained.too_short(40, Duration::from_secs(3600), "timeouts.create"),
             None

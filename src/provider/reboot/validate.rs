@@ -69,6 +69,12 @@ pub fn timeout_update(text: &String) -> Vec<Diagnostic> {
     timeout("timeouts.update", text)
 }
 
+/// The action's `timeout`.
+#[allow(clippy::ptr_arg)] // a validator sees the field's own type
+pub fn timeout_action(text: &String) -> Vec<Diagnostic> {
+    timeout("timeout", text)
+}
+
 fn timeout(label: &str, text: &str) -> Vec<Diagnostic> {
     match parse_timeout(text) {
         Ok(_) => Vec::new(),
