@@ -3,12 +3,17 @@
 //! Rules of one call ([`Client::execute`]):
 //!
 //! - Every attempt waits for one of the client's `max_concurrency` slots and then for the
-//!   process-wide request budget ([`limiter`](crate::workspace::limiter)), then is signed afresh
-//!   and sent.
-//! - **429** (throttled): the whole process slows down (the shared limiter halves its rate), and
-//!   the call is retried with exponential backoff and jitter — `retry_base_delay` doubling, at
-//!   most [`THROTTLE_MAX_DELAY`], or the answer's `Retry-After` — for as long as the caller's
-//!   deadline allows, however many times that is: quota windows last up to a minute.
+//!   process-wide request budget of its API ([`limiter`](crate::workspace::limiter): one per
+//!   [`Api`], as the gateway counts quotas), then is signed afresh and sent.
+//! - **429** (throttled): every call of that API in the process slows down (its shared budget
+//!   halves its rate; other APIs keep theirs), and the call is retried with exponential backoff
+//!   and jitter — `retry_base_delay` doubling, at most [`THROTTLE_MAX_DELAY`], or the answer's
+//!   `Retry-After` — for as long as the caller's deadline allows, however many times that is:
+//!   quota windows last up to a minute.
+//! - **409 to a batch action on servers** (`batch-reboot`, `batch-maint`: a server is busy with
+//!   another task; [`Api::conflict_means_busy`]): the request was not carried out, so it is
+//!   retried the same way, backoff capped at [`BUSY_MAX_DELAY`], until the deadline; then the
+//!   call fails with the deadline and the service's last answer (its words: busy).
 //! - **5xx, broken connections and timeouts** are retried at most `max_retries` times, with
 //!   backoff up to `retry_max_delay`.
 //! - **A request that is not idempotent** (a reboot) is never sent again after an attempt that
@@ -33,12 +38,12 @@ use url::Url;
 use crate::workspace::credentials::Credentials;
 use crate::workspace::endpoint;
 use crate::workspace::error::{ApiError, ClientError};
-use crate::workspace::limiter::{RateLimiter, DEFAULT_MAX_REQUESTS_PER_SECOND};
+use crate::workspace::limiter::{ApiBudgets, ApiStats, DEFAULT_MAX_REQUESTS_PER_SECOND};
 use crate::workspace::retry::{self, Interrupted, RetryPolicy};
 use crate::workspace::signing::{self, RequestToSign, Signer};
 use crate::workspace::trust::{self, TrustRoots};
 use crate::workspace::wire::{
-    self, headers, AppServer, ListAppServersResponse, ListQuery, MAX_SERVER_ID_LEN,
+    self, headers, Api, AppServer, ListAppServersResponse, ListQuery, MAX_SERVER_ID_LEN,
 };
 
 /// Default retries after the first attempt (as `HW_MAX_RETRIES` in the existing provider).
@@ -60,6 +65,10 @@ pub const DEFAULT_RETRY_MAX_DELAY: Duration = Duration::from_secs(30);
 /// Cap on a computed delay between retries of a throttled (429) call: quota windows last up to
 /// a minute, so waiting longer gains nothing.
 pub const THROTTLE_MAX_DELAY: Duration = Duration::from_secs(60);
+/// Cap on a computed delay between retries of a batch action answered 409 (a server busy with
+/// another task): the existing Go provider's users see such tasks end within seconds to
+/// minutes, and a retry every 30 s at most notices the end soon enough.
+pub const BUSY_MAX_DELAY: Duration = Duration::from_secs(30);
 
 const JSON: &str = "application/json";
 
@@ -81,8 +90,9 @@ pub struct ClientConfig {
     /// CA certificates trusted besides the bundled roots; defaults from the system store,
     /// `SSL_CERT_FILE` and `SSL_CERT_DIR` ([`TrustRoots::from_env`]).
     pub trust: TrustRoots,
-    /// Ceiling of the request rate shared by every client of this process with the same base
-    /// URL and project (see [`DEFAULT_MAX_REQUESTS_PER_SECOND`] for the default's reasoning).
+    /// Ceiling of the request rate of each API, shared by every client of this process with the
+    /// same base URL, project and credentials (see [`DEFAULT_MAX_REQUESTS_PER_SECOND`] for the
+    /// default's reasoning).
     pub max_requests_per_second: f64,
     /// Retries after the first attempt of a 5xx, a broken connection or a timeout. Throttled
     /// (429) calls are retried until the deadline instead.
@@ -132,15 +142,18 @@ struct Inner {
     base_path: String,
     auth: AuthMode,
     permits: Semaphore,
-    /// The process-wide budget shared with every client of the same base URL and project.
-    limiter: Arc<RateLimiter>,
+    /// The process-wide budgets, one per API, shared with every client of the same base URL,
+    /// project and credentials.
+    budgets: Arc<ApiBudgets>,
     retry: RetryPolicy,
     throttle_retry: RetryPolicy,
+    busy_retry: RetryPolicy,
     requests_sent: AtomicUsize,
 }
 
 /// A Workspace APP API client. Cheap to clone; clones share the concurrency limit, and every
-/// client of the process with the same base URL and project shares one request budget.
+/// client of the process with the same base URL, project and credentials shares the request
+/// budgets (one per API).
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -157,6 +170,8 @@ impl fmt::Debug for Client {
 /// One API call before signing.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiRequest {
+    /// Which API: its budget, its name in logs, and whether a 409 means "busy, retry".
+    pub api: Api,
     pub method: Method,
     /// Absolute API path with percent-encoded segments (from [`wire`]'s path builders).
     pub path: String,
@@ -260,8 +275,18 @@ impl Client {
             base_delay: config.retry_base_delay,
             max_delay: THROTTLE_MAX_DELAY.max(config.retry_base_delay),
         };
-        let limiter = RateLimiter::shared(
-            &format!("{} {}", config.base_url, project_id),
+        let busy_retry = RetryPolicy {
+            max_delay: BUSY_MAX_DELAY.max(config.retry_base_delay),
+            ..throttle_retry
+        };
+        // The gateway counts calls per API and user: clients of the same user share budgets.
+        let budgets = ApiBudgets::shared(
+            &format!(
+                "{} {} {}",
+                config.base_url,
+                project_id,
+                config.credentials.identity()
+            ),
             config.max_requests_per_second,
         );
         let base_path = config.base_url.path().trim_end_matches('/').to_string();
@@ -274,9 +299,10 @@ impl Client {
                 base_path,
                 auth,
                 permits: Semaphore::new(config.max_concurrency),
-                limiter,
+                budgets,
                 retry,
                 throttle_retry,
+                busy_retry,
                 requests_sent: AtomicUsize::new(0),
                 config,
             }),
@@ -291,9 +317,22 @@ impl Client {
         &self.inner.config.project_id
     }
 
-    /// The process-wide request budget this client draws on.
-    pub fn limiter(&self) -> &Arc<RateLimiter> {
-        &self.inner.limiter
+    /// The process-wide request budgets (one per API) this client draws on.
+    pub fn budgets(&self) -> &Arc<ApiBudgets> {
+        &self.inner.budgets
+    }
+
+    /// Per API: requests sent, 429 answers and time spent waiting for the budget, by every
+    /// client sharing this client's budgets (the process's totals for its endpoint, project and
+    /// credentials).
+    pub fn api_stats(&self) -> Vec<ApiStats> {
+        self.inner.budgets.stats()
+    }
+
+    /// Logs [`Client::api_stats`] at INFO, one line per API used so far (see
+    /// [`ApiBudgets::log_stats`]).
+    pub fn log_api_stats(&self) {
+        self.inner.budgets.log_stats();
     }
 
     /// HTTP attempts this client (and its clones) has sent so far.
@@ -326,6 +365,7 @@ impl Client {
             };
         }
         let request = ApiRequest {
+            api: Api::ShowServer,
             method: Method::GET,
             path: wire::server_path(self.project_id(), server_id),
             query: Vec::new(),
@@ -348,6 +388,7 @@ impl Client {
         deadline: Instant,
     ) -> Result<ListAppServersResponse, ClientError> {
         let request = ApiRequest {
+            api: Api::ListServers,
             method: Method::GET,
             path: wire::servers_path(self.project_id()),
             query: query.to_pairs(),
@@ -370,18 +411,10 @@ impl Client {
     ) -> Attempted<ApiResponse> {
         let mut sent = 0usize;
         let mut last_error: Option<ClientError> = None;
-        // Retries so far: of 5xx / connection errors / timeouts, and of 429s, counted apart.
-        let mut retry = 0u32;
-        let mut throttled = 0u32;
+        let mut retries = RetryCounts::default();
         loop {
             let outcome = self
-                .attempt(
-                    request,
-                    cancel,
-                    deadline,
-                    retry.saturating_add(throttled),
-                    &mut sent,
-                )
+                .attempt(request, cancel, deadline, retries.total(), &mut sent)
                 .await;
             let (error, retry_after) = match outcome {
                 AttemptOutcome::Done(response) => {
@@ -399,62 +432,77 @@ impl Client {
                 }
                 AttemptOutcome::Failed { error, retry_after } => (error, retry_after),
             };
-            let may_repeat = request.idempotent
-                || matches!(
-                    &error,
-                    ClientError::Api(_)
-                        | ClientError::Transport {
-                            maybe_processed: false,
-                            ..
-                        }
-                );
-            let is_throttled = error.api_error().is_some_and(|e| e.status == 429);
-            let budget_left = is_throttled || retry < self.inner.retry.max_retries;
-            if !error.is_retryable() || !may_repeat || !budget_left {
+            let Some(kind) = self.retry_kind(request, &error, &retries) else {
+                return Attempted {
+                    result: Err(error),
+                    sent,
+                };
+            };
+            let delay = self.policy(kind).delay(retries.of(kind), retry_after);
+            tracing::debug!(
+                api = %request.api,
+                method = %request.method,
+                path = %request.path,
+                attempt = retries.total().saturating_add(1),
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                error = %error,
+                "workspace API: retrying"
+            );
+            if let Err(interrupted) = retry::sleep_before_retry(delay, cancel, deadline).await {
+                let last_error = Some(Box::new(error));
+                let error = match interrupted {
+                    Interrupted::Cancelled => ClientError::Cancelled {
+                        last_error,
+                        in_flight: false,
+                    },
+                    Interrupted::Deadline => ClientError::DeadlineExceeded { last_error },
+                };
                 return Attempted {
                     result: Err(error),
                     sent,
                 };
             }
-            let delay = if is_throttled {
-                self.inner.throttle_retry.delay(throttled, retry_after)
-            } else {
-                self.inner.retry.delay(retry, retry_after)
-            };
-            tracing::debug!(
-                method = %request.method,
-                path = %request.path,
-                attempt = retry.saturating_add(throttled).saturating_add(1),
-                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                error = %error,
-                "workspace API: retrying"
-            );
-            match retry::sleep_before_retry(delay, cancel, deadline).await {
-                Ok(()) => {}
-                Err(Interrupted::Cancelled) => {
-                    return Attempted {
-                        result: Err(ClientError::Cancelled {
-                            last_error: Some(Box::new(error)),
-                            in_flight: false,
-                        }),
-                        sent,
-                    }
-                }
-                Err(Interrupted::Deadline) => {
-                    return Attempted {
-                        result: Err(ClientError::DeadlineExceeded {
-                            last_error: Some(Box::new(error)),
-                        }),
-                        sent,
-                    }
-                }
-            }
             last_error = Some(error);
-            if is_throttled {
-                throttled = throttled.saturating_add(1);
-            } else {
-                retry += 1;
+            retries.count(kind);
+        }
+    }
+
+    /// Whether the failed attempt of `request` is retried, and by which rule; `None`: the call
+    /// ends with `error`.
+    fn retry_kind(
+        &self,
+        request: &ApiRequest,
+        error: &ClientError,
+        retries: &RetryCounts,
+    ) -> Option<RetryKind> {
+        // An error answer proves the request was not carried out, so these are safe to repeat.
+        match error {
+            ClientError::Api(answer) if answer.status == 429 => return Some(RetryKind::Throttled),
+            ClientError::Api(answer)
+                if answer.status == 409 && request.api.conflict_means_busy() =>
+            {
+                return Some(RetryKind::Busy)
             }
+            _ => {}
+        }
+        let may_repeat = request.idempotent
+            || matches!(
+                error,
+                ClientError::Api(_)
+                    | ClientError::Transport {
+                        maybe_processed: false,
+                        ..
+                    }
+            );
+        let budget_left = retries.failure < self.inner.retry.max_retries;
+        (error.is_retryable() && may_repeat && budget_left).then_some(RetryKind::Failure)
+    }
+
+    fn policy(&self, kind: RetryKind) -> &RetryPolicy {
+        match kind {
+            RetryKind::Failure => &self.inner.retry,
+            RetryKind::Throttled => &self.inner.throttle_retry,
+            RetryKind::Busy => &self.inner.busy_retry,
         }
     }
 
@@ -478,7 +526,8 @@ impl Client {
                 Err(_) => return AttemptOutcome::Stop(config_error("the client's request limiter was closed")),
             },
         };
-        let ticket = match inner.limiter.acquire(cancel, deadline).await {
+        let limiter = inner.budgets.limiter(request.api);
+        let ticket = match limiter.acquire(cancel, deadline).await {
             Ok(ticket) => ticket,
             Err(Interrupted::Cancelled) => {
                 return AttemptOutcome::Stop(ClientError::Cancelled {
@@ -504,6 +553,7 @@ impl Client {
         };
         *sent += 1;
         inner.requests_sent.fetch_add(1, Ordering::Relaxed);
+        limiter.sent();
         let exchange = async {
             let response = built.send().await?;
             let status = response.status().as_u16();
@@ -520,7 +570,7 @@ impl Client {
         drop(permit);
         match answered {
             Err(_elapsed) => {
-                tracing::debug!(method = %request.method, path = %request.path, attempt = retry.saturating_add(1), "workspace API: no answer in time");
+                tracing::debug!(api = %request.api, method = %request.method, path = %request.path, attempt = retry.saturating_add(1), "workspace API: no answer in time");
                 let error = ClientError::Timeout { after: timeout };
                 if cut_by_deadline {
                     AttemptOutcome::Stop(ClientError::DeadlineExceeded {
@@ -534,7 +584,7 @@ impl Client {
                 }
             }
             Ok(Err(e)) => {
-                tracing::debug!(method = %request.method, path = %request.path, attempt = retry.saturating_add(1), error = %e, "workspace API: transport error");
+                tracing::debug!(api = %request.api, method = %request.method, path = %request.path, attempt = retry.saturating_add(1), error = %e, "workspace API: transport error");
                 match trust::certificate_problem(&e) {
                     // The next attempt would meet the same certificate: stop, and say what to do.
                     Some(problem) => AttemptOutcome::Stop(ClientError::Tls {
@@ -549,6 +599,7 @@ impl Client {
             }
             Ok(Ok((status, request_id, retry_after, body))) => {
                 tracing::debug!(
+                    api = %request.api,
                     method = %request.method,
                     path = %request.path,
                     status,
@@ -562,7 +613,7 @@ impl Client {
                     })
                 } else {
                     if status == 429 {
-                        inner.limiter.throttled(ticket);
+                        limiter.throttled(ticket);
                     }
                     let error = ApiError::from_response(status, request_id.as_deref(), &body);
                     let retry_after = retry_after
@@ -683,6 +734,50 @@ fn auth_mode(credentials: &Credentials) -> Result<AuthMode, ClientError> {
             }
             Ok(AuthMode::Token(sensitive_header(token.trim(), "token")?))
         }
+    }
+}
+
+/// Why a call is retried: each reason has its own backoff and count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RetryKind {
+    /// A 5xx, a broken connection or a timeout: at most `max_retries` times.
+    Failure,
+    /// A 429: until the deadline.
+    Throttled,
+    /// A 409 to a batch action (a server busy with another task): until the deadline.
+    Busy,
+}
+
+/// Retries of one call so far, per [`RetryKind`].
+#[derive(Debug, Default)]
+struct RetryCounts {
+    failure: u32,
+    throttled: u32,
+    busy: u32,
+}
+
+impl RetryCounts {
+    fn of(&self, kind: RetryKind) -> u32 {
+        match kind {
+            RetryKind::Failure => self.failure,
+            RetryKind::Throttled => self.throttled,
+            RetryKind::Busy => self.busy,
+        }
+    }
+
+    fn count(&mut self, kind: RetryKind) {
+        let counter = match kind {
+            RetryKind::Failure => &mut self.failure,
+            RetryKind::Throttled => &mut self.throttled,
+            RetryKind::Busy => &mut self.busy,
+        };
+        *counter = counter.saturating_add(1);
+    }
+
+    fn total(&self) -> u32 {
+        self.failure
+            .saturating_add(self.throttled)
+            .saturating_add(self.busy)
     }
 }
 

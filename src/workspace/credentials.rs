@@ -108,6 +108,20 @@ impl Credentials {
         }
     }
 
+    /// Who the gateway counts calls against, as far as the credentials tell: the access key
+    /// (`ak:AK…`, trimmed), or a SHA-256 digest of the IAM token (`token:` and 16 hex digits;
+    /// the token itself is a secret). Clients with the same identity share request budgets.
+    pub fn identity(&self) -> String {
+        use sha2::{Digest, Sha256};
+        match self {
+            Credentials::AkSk { access_key, .. } => format!("ak:{}", access_key.trim()),
+            Credentials::Token(token) => {
+                let digest = Sha256::digest(token.trim().as_bytes());
+                format!("token:{}", hex::encode(&digest[..8]))
+            }
+        }
+    }
+
     /// The method in words, for logs: `ak/sk`, `ak/sk with security token` or `token`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -142,6 +156,23 @@ impl fmt::Debug for Credentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identity_names_the_access_key_and_never_the_token() {
+        assert_eq!(Credentials::ak_sk(" AK1 ", "s").identity(), "ak:AK1");
+        assert_eq!(
+            Credentials::temporary("AK1", "other", "tok").identity(),
+            "ak:AK1"
+        );
+        let token = Credentials::token("iam-token-secret").identity();
+        assert!(
+            token.starts_with("token:") && token.len() == 6 + 16,
+            "{token}"
+        );
+        assert!(!token.contains("secret"));
+        assert_eq!(token, Credentials::token("iam-token-secret").identity());
+        assert_ne!(token, Credentials::token("another-token").identity());
+    }
 
     const AK: &str = "AKIDVISIBLE";
     const SK: &str = "secret-key-never-printed";

@@ -34,7 +34,7 @@ use crate::workspace::client::{ApiRequest, Client};
 use crate::workspace::error::ClientError;
 use crate::workspace::reboot::{in_order, plan_batches, BatchFailure};
 use crate::workspace::wire::{
-    self, AppServer, BatchMaintRequest, ListAppServersResponse, ListQuery,
+    self, Api, AppServer, BatchMaintRequest, ListAppServersResponse, ListQuery,
     ListServerGroupsResponse, ListSessionsResponse, LogoffRequest, ServerGroup, ServerGroupQuery,
     SessionQuery, UserSession, MAX_LIST_LIMIT, MAX_LOGOFF_DELAY_SECS, MAX_LOGOFF_SESSIONS,
 };
@@ -171,6 +171,7 @@ impl Client {
         deadline: Instant,
     ) -> Result<ListServerGroupsResponse, ClientError> {
         let request = ApiRequest {
+            api: Api::ListServerGroups,
             method: Method::GET,
             path: wire::server_groups_path(self.project_id()),
             query: query.to_pairs(),
@@ -260,7 +261,15 @@ impl Client {
             })
             .collect();
         let mut report = self
-            .send_batches(Method::PATCH, path, batches, true, cancel, deadline)
+            .send_batches(
+                Api::BatchMaint,
+                Method::PATCH,
+                path,
+                batches,
+                true,
+                cancel,
+                deadline,
+            )
             .await;
         report.failed.splice(0..0, plan.invalid);
         report
@@ -277,6 +286,7 @@ impl Client {
         deadline: Instant,
     ) -> Result<ListSessionsResponse, ClientError> {
         let request = ApiRequest {
+            api: Api::ListSessions,
             method: Method::GET,
             path: wire::list_sessions_path(self.project_id()),
             query: query.to_pairs(),
@@ -409,16 +419,28 @@ impl Client {
             })
             .collect();
         let mut report = self
-            .send_batches(Method::POST, path, batches, false, cancel, deadline)
+            .send_batches(
+                Api::Logoff,
+                Method::POST,
+                path,
+                batches,
+                false,
+                cancel,
+                deadline,
+            )
             .await;
         report.failed.splice(0..0, invalid);
         report
     }
 
-    /// Sends each batch's body to `path`, `max_concurrency` at a time, and sorts the
-    /// outcomes into a report.
+    /// Sends each batch's body to `path` (of `api`), `max_concurrency` at a time, and sorts
+    /// the outcomes into a report. A batch answered 409 by a batch action (a server busy with
+    /// another task) was not carried out: the client retries it until `deadline`, then it
+    /// fails with the service's words.
+    #[allow(clippy::too_many_arguments)] // the request's parts, each used once
     async fn send_batches(
         &self,
+        api: Api,
         method: Method,
         path: String,
         batches: Vec<EncodedBatch>,
@@ -430,6 +452,7 @@ impl Client {
         let results: Vec<(usize, (Batch, usize))> = stream::iter(batches.into_iter().enumerate())
             .map(|(index, (ids, body))| {
                 let request = body.map(|body| ApiRequest {
+                    api,
                     method: method.clone(),
                     path: path.clone(),
                     query: Vec::new(),

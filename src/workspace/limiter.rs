@@ -1,23 +1,33 @@
-//! One request budget per process: a token bucket that every API call of every [`Client`] in
-//! the process passes through, and that slows the whole process down when the gateway answers
-//! 429.
+//! Request budgets: one token bucket per API, shared by every [`Client`] of the process that
+//! calls the same endpoint, project and user, slowed down by the 429s of that API alone, and
+//! counted.
 //!
 //! Rules:
 //!
-//! - **Shared.** [`RateLimiter::shared`] hands out one limiter per key (the client uses the base
-//!   URL and the project ID), so every client built in one provider process — one per resource,
-//!   data source or action — draws on the same budget. The limiter lives as long as a client
-//!   holds it. When clients sharing a key were configured with different rates, the lowest one
-//!   is the ceiling.
-//! - **Token bucket.** At most `rate` requests a second on average, with a burst of one
+//! - **One budget per API.** Huawei's gateway throttles per API and user: its throttling pages
+//!   define a quota as "the maximum number of calls made to a single API within a specified time
+//!   window" (e.g. "10/1(s)" per API, user and source IP), and the Workspace API pages give a
+//!   limit per API and user. So [`ApiBudgets`] holds one [`RateLimiter`] per [`Api`], each with
+//!   the configured ceiling (`max_requests_per_second` is the ceiling *per API*), and a 429
+//!   slows down only the API it answered: a busy listing does not hold back the reboots.
+//! - **Shared.** [`ApiBudgets::shared`] hands out one set of budgets per key (the client uses
+//!   the base URL, the project ID and who the credentials are), so every client built in one
+//!   provider process — one per resource, data source or action — draws on the same budgets.
+//!   They live as long as a client holds them. When clients sharing a key were configured with
+//!   different rates, the lowest one is the ceiling of every API.
+//! - **Token bucket.** At most `rate` requests a second on average per API, with a burst of one
 //!   second's worth of requests (at least one). It is implemented as GCRA (the "virtual
 //!   scheduling" form of a token bucket): each call reserves the next free slot and sleeps until
 //!   it, so waiting callers are served in order and nobody polls.
-//! - **AIMD on 429.** A 429 halves the rate (not below [`MIN_REQUESTS_PER_SECOND`] or the
-//!   ceiling, whichever is lower) and drops the burst to one request. Only a request sent *after*
-//!   the last decrease can decrease it again, so the burst of 429s that answers requests already
-//!   in flight counts once. After a decrease the rate grows back by a tenth of the ceiling every
-//!   [`RECOVERY_INTERVAL`] (so from half to full in 50 s, about one quota window of a minute).
+//! - **AIMD on 429.** A 429 halves the rate of its API (not below [`MIN_REQUESTS_PER_SECOND`] or
+//!   the ceiling, whichever is lower) and drops its burst to one request. Only a request sent
+//!   *after* the last decrease can decrease it again, so the burst of 429s that answers requests
+//!   already in flight counts once. After a decrease the rate grows back by a tenth of the
+//!   ceiling every [`RECOVERY_INTERVAL`] (so from half to full in 50 s, about one quota window of
+//!   a minute).
+//! - **Counted.** Per API: the requests sent, the 429 answers, and the time callers spent
+//!   waiting for a slot ([`ApiStats`]), from the budgets' creation on: in the provider, whose
+//!   one client lives as long as the process, the process's totals.
 //! - **Time** is tokio's clock, so tests run it paused.
 //!
 //! Why not the `governor` crate: its quota is fixed when the limiter is built, and AIMD needs
@@ -34,17 +44,22 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::workspace::retry::Interrupted;
+use crate::workspace::wire::Api;
 
-/// Default ceiling of the process-wide request rate.
+/// Default ceiling of the request rate of each API.
 ///
-/// Why 1.5 a second (90 a minute): Huawei does not publish the Workspace APP quotas; its
-/// Workspace API pages speak of 100–200 calls a minute per API and per user, shared by every
-/// tool of the account, with windows of a second or a minute. 90 a minute (plus a burst of 2)
-/// stays below the lowest of those figures even when every call goes to the same API, and
-/// leaves a tenth of it to the account's other tools. It is still plenty: a list page answers
-/// 100 servers, so one request a second keeps 100 servers a second under watch, and a batch
-/// reboot request carries 20 servers. Raise it (`max_requests_per_second`) when the account's
-/// quota is known to be higher; a 429 still halves the rate on its own.
+/// Why 1.5 a second (90 a minute) per API: Huawei does not publish the Workspace APP quotas.
+/// The Workspace (desktop) API reference lists a limit per API and user of 200 calls a minute
+/// for most queries and 100 a minute for most changes ("Notes and Constraints",
+/// <https://support.huaweicloud.com/intl/en-us/api-workspace/workspace_09_0005.html>), and
+/// Huawei's throttling pages count quotas per API and user ("the maximum number of calls made
+/// to a single API within a specified time window", e.g.
+/// <https://support.huaweicloud.com/intl/en-us/api-oce/fci_00002.html>). 90 a minute (plus a
+/// burst of 2) stays below the lowest of those figures on every API, and leaves a tenth of it
+/// to the account's other tools. It is still plenty: a list page answers 100 servers, so one
+/// request a second keeps 100 servers a second under watch, and a batch reboot request carries
+/// 20 servers. Raise it (`max_requests_per_second`) when the account's quota is known to be
+/// higher; a 429 still halves the rate of its API on its own.
 pub const DEFAULT_MAX_REQUESTS_PER_SECOND: f64 = 1.5;
 /// The rate never drops below this after 429s (one request every 20 s), unless the ceiling is
 /// lower: progress continues while the retries' own backoff keeps the pressure low.
@@ -54,7 +69,7 @@ pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(5);
 /// Tenths: the number of [`RECOVERY_INTERVAL`]s from zero to the ceiling.
 const RECOVERY_STEPS: f64 = 10.0;
 
-/// A process-wide request budget. See the module documentation.
+/// The request budget of one API. See the module documentation.
 #[derive(Debug)]
 pub struct RateLimiter {
     state: Mutex<State>,
@@ -70,6 +85,15 @@ struct State {
     generation: u64,
     /// GCRA's theoretical arrival time: the next slot if requests came exactly at the rate.
     tat: Instant,
+    counts: Counts,
+}
+
+/// What a limiter has counted so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Counts {
+    requests: u64,
+    throttled: u64,
+    waited: Duration,
 }
 
 /// What [`RateLimiter::acquire`] hands out; give it back to [`RateLimiter::throttled`] when the
@@ -79,9 +103,18 @@ pub struct Ticket {
     generation: u64,
 }
 
-fn registry() -> &'static Mutex<HashMap<String, Weak<RateLimiter>>> {
-    static REGISTRY: OnceLock<Mutex<HashMap<String, Weak<RateLimiter>>>> = OnceLock::new();
-    REGISTRY.get_or_init(|| Mutex::new(HashMap::new()))
+/// The figures of one API's budget (see [`ApiBudgets::stats`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiStats {
+    pub api: Api,
+    /// Requests sent (every attempt, retries included).
+    pub requests: u64,
+    /// Answers 429 (throttled by the gateway).
+    pub throttled_429: u64,
+    /// Time callers spent waiting for a slot of the budget, all callers added up.
+    pub waited: Duration,
+    /// The rate now (requests a second): the ceiling, or less after a 429.
+    pub requests_per_second: f64,
 }
 
 /// A valid ceiling: positive and finite (checked by the client's configuration; this keeps the
@@ -103,22 +136,9 @@ impl RateLimiter {
                 decreased: None,
                 generation: 0,
                 tat: Instant::now(),
+                counts: Counts::default(),
             }),
         }
-    }
-
-    /// The limiter of this process for `key`, created on first use. A lower
-    /// `max_requests_per_second` than the current ceiling lowers it.
-    pub fn shared(key: &str, max_requests_per_second: f64) -> Arc<RateLimiter> {
-        let mut map = registry().lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, limiter| limiter.strong_count() > 0);
-        if let Some(limiter) = map.get(key).and_then(Weak::upgrade) {
-            limiter.lower_ceiling(max_requests_per_second);
-            return limiter;
-        }
-        let limiter = Arc::new(RateLimiter::new(max_requests_per_second));
-        map.insert(key.to_owned(), Arc::downgrade(&limiter));
-        limiter
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -144,53 +164,66 @@ impl RateLimiter {
     }
 
     /// Wait for the next slot of the budget. Ends early (without using a slot) on cancellation
-    /// or when the slot would come after `deadline`.
+    /// or when the slot would come after `deadline`. The time waited is counted.
     pub async fn acquire(
         &self,
         cancel: &CancellationToken,
         deadline: Instant,
     ) -> Result<Ticket, Interrupted> {
-        let (start, ticket) = {
-            let mut state = self.lock();
-            let now = Instant::now();
-            let rate = state.rate(now);
-            let interval = Duration::from_secs_f64(1.0 / rate);
-            // A burst of one second's worth while unthrottled; none while throttled.
-            let burst = if state.decreased.is_none() {
-                rate.ceil().max(1.0)
-            } else {
-                1.0
-            };
-            let tolerance = interval.mul_f64(burst - 1.0);
-            let earliest = state.tat.checked_sub(tolerance).unwrap_or(now);
-            let start = earliest.max(now);
-            if start >= deadline {
-                return Err(Interrupted::Deadline);
-            }
-            state.tat = state.tat.max(start) + interval;
-            (
-                start,
-                Ticket {
-                    generation: state.generation,
-                },
-            )
-        };
-        if start > Instant::now() {
+        let begun = Instant::now();
+        let (start, ticket) = self.reserve(begun, deadline)?;
+        let result = if start > Instant::now() {
             tokio::select! {
                 biased;
-                _ = cancel.cancelled() => return Err(Interrupted::Cancelled),
-                _ = tokio::time::sleep_until(start) => {}
+                _ = cancel.cancelled() => Err(Interrupted::Cancelled),
+                _ = tokio::time::sleep_until(start) => Ok(ticket),
             }
         } else if cancel.is_cancelled() {
-            return Err(Interrupted::Cancelled);
+            Err(Interrupted::Cancelled)
+        } else {
+            Ok(ticket)
+        };
+        let waited = Instant::now().saturating_duration_since(begun);
+        if !waited.is_zero() {
+            self.lock().counts.waited += waited;
         }
-        Ok(ticket)
+        result
     }
 
-    /// The request of `ticket` was answered 429: halve the rate, unless a decrease already
-    /// happened since the request was let through.
+    /// Reserve the next slot (GCRA): when it comes, and the ticket of the request it is for.
+    fn reserve(&self, now: Instant, deadline: Instant) -> Result<(Instant, Ticket), Interrupted> {
+        let mut state = self.lock();
+        let rate = state.rate(now);
+        let interval = Duration::from_secs_f64(1.0 / rate);
+        // A burst of one second's worth while unthrottled; none while throttled.
+        let burst = if state.decreased.is_none() {
+            rate.ceil().max(1.0)
+        } else {
+            1.0
+        };
+        let tolerance = interval.mul_f64(burst - 1.0);
+        let earliest = state.tat.checked_sub(tolerance).unwrap_or(now);
+        let start = earliest.max(now);
+        if start >= deadline {
+            return Err(Interrupted::Deadline);
+        }
+        state.tat = state.tat.max(start) + interval;
+        let ticket = Ticket {
+            generation: state.generation,
+        };
+        Ok((start, ticket))
+    }
+
+    /// A request was sent (counted in [`ApiStats::requests`]).
+    pub fn sent(&self) {
+        self.lock().counts.requests += 1;
+    }
+
+    /// The request of `ticket` was answered 429: count it, and halve the rate, unless a
+    /// decrease already happened since the request was let through.
     pub fn throttled(&self, ticket: Ticket) {
         let mut state = self.lock();
+        state.counts.throttled += 1;
         if ticket.generation != state.generation {
             return;
         }
@@ -203,8 +236,20 @@ impl RateLimiter {
         // the last of them.
         tracing::debug!(
             requests_per_second = halved,
-            "workspace API: throttled (429), the process slows down"
+            "workspace API: throttled (429), this API slows down"
         );
+    }
+
+    fn stats(&self, api: Api) -> ApiStats {
+        let mut state = self.lock();
+        let counts = state.counts;
+        ApiStats {
+            api,
+            requests: counts.requests,
+            throttled_429: counts.throttled,
+            waited: counts.waited,
+            requests_per_second: state.rate(Instant::now()),
+        }
     }
 }
 
@@ -224,6 +269,87 @@ impl State {
             self.ceiling
         } else {
             rate
+        }
+    }
+}
+
+/// One [`RateLimiter`] per [`Api`]: the budgets of one endpoint, project and user. See the
+/// module documentation.
+#[derive(Debug)]
+pub struct ApiBudgets {
+    /// In the order of [`Api::ALL`].
+    limiters: Vec<RateLimiter>,
+}
+
+fn registry() -> &'static Mutex<HashMap<String, Weak<ApiBudgets>>> {
+    static REGISTRY: OnceLock<Mutex<HashMap<String, Weak<ApiBudgets>>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+impl ApiBudgets {
+    /// Budgets of their own (not shared), each API at most `max_requests_per_second`.
+    pub fn new(max_requests_per_second: f64) -> Self {
+        ApiBudgets {
+            limiters: Api::ALL
+                .iter()
+                .map(|_| RateLimiter::new(max_requests_per_second))
+                .collect(),
+        }
+    }
+
+    /// The budgets of this process for `key`, created on first use. A lower
+    /// `max_requests_per_second` than the current ceiling lowers it for every API.
+    pub fn shared(key: &str, max_requests_per_second: f64) -> Arc<ApiBudgets> {
+        let mut map = registry().lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, budgets| budgets.strong_count() > 0);
+        if let Some(budgets) = map.get(key).and_then(Weak::upgrade) {
+            for limiter in &budgets.limiters {
+                limiter.lower_ceiling(max_requests_per_second);
+            }
+            return budgets;
+        }
+        let budgets = Arc::new(ApiBudgets::new(max_requests_per_second));
+        map.insert(key.to_owned(), Arc::downgrade(&budgets));
+        budgets
+    }
+
+    /// The budget of `api`.
+    pub fn limiter(&self, api: Api) -> &RateLimiter {
+        // `limiters` has one entry per `Api::ALL`, so the index is always in range.
+        &self.limiters[api.index()]
+    }
+
+    /// The configured rate of every API (requests a second).
+    pub fn ceiling(&self) -> f64 {
+        self.limiter(Api::ListServers).ceiling()
+    }
+
+    /// The rate of `api` now (requests a second): the ceiling, or less after a 429.
+    pub fn rate(&self, api: Api) -> f64 {
+        self.limiter(api).rate()
+    }
+
+    /// The figures of every API, in the order of [`Api::ALL`].
+    pub fn stats(&self) -> Vec<ApiStats> {
+        Api::ALL
+            .iter()
+            .map(|api| self.limiter(*api).stats(*api))
+            .collect()
+    }
+
+    /// Logs one INFO line per API that sent a request so far: requests, 429 answers and the
+    /// seconds callers waited for the budget (`workspace API budget: api=list-servers
+    /// requests=… throttled_429=… waited_s=…`).
+    pub fn log_stats(&self) {
+        for stats in self.stats().iter().filter(|s| s.requests > 0) {
+            tracing::info!(
+                "workspace API budget: api={} requests={} throttled_429={} waited_s={:.1} requests_per_second={}",
+                stats.api,
+                stats.requests,
+                stats.throttled_429,
+                stats.waited.as_secs_f64(),
+                stats.requests_per_second
+            );
         }
     }
 }
@@ -332,21 +458,23 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn concurrent_callers_share_one_budget() {
-        let first = RateLimiter::shared("test-shared-budget", 2.0);
-        let second = RateLimiter::shared("test-shared-budget", 5.0);
+        let first = ApiBudgets::shared("test-shared-budget", 2.0);
+        let second = ApiBudgets::shared("test-shared-budget", 5.0);
         assert!(Arc::ptr_eq(&first, &second));
-        // The lower of the two configured rates is the ceiling.
+        // The lower of the two configured rates is the ceiling, of every API.
         assert_eq!(second.ceiling(), 2.0);
-        let other = RateLimiter::shared("test-other-budget", 2.0);
+        assert!(Api::ALL.iter().all(|api| second.rate(*api) == 2.0));
+        let other = ApiBudgets::shared("test-other-budget", 2.0);
         assert!(!Arc::ptr_eq(&first, &other));
 
         let begin = Instant::now();
         let mut tasks = Vec::new();
-        for limiter in [first.clone(), second.clone(), first, second] {
+        for budgets in [first.clone(), second.clone(), first, second] {
             for _ in 0..2 {
-                let limiter = limiter.clone();
+                let budgets = budgets.clone();
                 tasks.push(tokio::spawn(async move {
-                    limiter
+                    budgets
+                        .limiter(Api::ListServers)
                         .acquire(&CancellationToken::new(), far())
                         .await
                         .unwrap();
@@ -359,16 +487,83 @@ mod tests {
             at.push(task.await.unwrap());
         }
         at.sort_unstable();
-        // Eight requests through one budget of 2/s with a burst of 2.
+        // Eight requests to one API through one budget of 2/s with a burst of 2.
         assert_eq!(at, vec![0, 0, 500, 1000, 1500, 2000, 2500, 3000]);
     }
 
     #[test]
-    fn a_limiter_is_dropped_with_its_last_client() {
+    fn budgets_are_dropped_with_their_last_client() {
         let key = "test-dropped-budget";
-        let limiter = RateLimiter::shared(key, 1.0);
-        drop(limiter);
-        // A fresh one with its own ceiling.
-        assert_eq!(RateLimiter::shared(key, 3.0).ceiling(), 3.0);
+        let budgets = ApiBudgets::shared(key, 1.0);
+        drop(budgets);
+        // Fresh ones with their own ceiling.
+        assert_eq!(ApiBudgets::shared(key, 3.0).ceiling(), 3.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_slows_down_only_its_own_api() {
+        let budgets = ApiBudgets::new(4.0);
+        let cancel = CancellationToken::new();
+        let listing = budgets.limiter(Api::ListServers);
+        let ticket = listing.acquire(&cancel, far()).await.unwrap();
+        listing.throttled(ticket);
+        assert_eq!(budgets.rate(Api::ListServers), 2.0);
+        // Every other API keeps its full rate and its burst.
+        for api in Api::ALL.iter().filter(|api| **api != Api::ListServers) {
+            assert_eq!(budgets.rate(*api), 4.0, "{api}");
+        }
+        assert_eq!(
+            offsets(budgets.limiter(Api::BatchReboot), 6).await,
+            vec![0, 0, 0, 0, 250, 500]
+        );
+        // The throttled API: spaced at the halved rate, without a burst.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(offsets(listing, 3).await, vec![0, 500, 1000]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_429s_and_waiting_are_counted_per_api() {
+        let budgets = ApiBudgets::new(1.0);
+        let cancel = CancellationToken::new();
+        let show = budgets.limiter(Api::ShowServer);
+        // Three requests at 1/s without a burst: the second waits 1 s, the third 1 s more.
+        for _ in 0..3 {
+            show.acquire(&cancel, far()).await.unwrap();
+            show.sent();
+        }
+        let ticket = show.acquire(&cancel, far()).await.unwrap();
+        show.sent();
+        show.throttled(ticket);
+        // A second 429 of the same generation is counted, though it does not slow down again.
+        show.throttled(ticket);
+        // Another API waits for nothing.
+        let reboot = budgets.limiter(Api::BatchReboot);
+        reboot.acquire(&cancel, far()).await.unwrap();
+        reboot.sent();
+        // A cancelled wait counts the time it lasted.
+        let cancelled = CancellationToken::new();
+        let canceller = cancelled.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            canceller.cancel();
+        });
+        assert_eq!(
+            show.acquire(&cancelled, far()).await,
+            Err(Interrupted::Cancelled)
+        );
+
+        let stats = budgets.stats();
+        assert_eq!(stats.len(), Api::ALL.len());
+        let of = |api: Api| stats.iter().find(|s| s.api == api).cloned().unwrap();
+        let show_stats = of(Api::ShowServer);
+        assert_eq!(show_stats.requests, 4);
+        assert_eq!(show_stats.throttled_429, 2);
+        assert_eq!(show_stats.waited, Duration::from_millis(3_300));
+        assert_eq!(show_stats.requests_per_second, 0.5);
+        let reboot_stats = of(Api::BatchReboot);
+        assert_eq!((reboot_stats.requests, reboot_stats.throttled_429), (1, 0));
+        assert_eq!(reboot_stats.waited, Duration::ZERO);
+        assert_eq!(reboot_stats.requests_per_second, 1.0);
+        assert_eq!(of(Api::Logoff).requests, 0);
     }
 }

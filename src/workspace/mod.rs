@@ -6,7 +6,8 @@
 //! - [`endpoint`]: the base URL from region and cloud, or an override.
 //! - [`client`]: configuration, authentication, one request with retries; `get_server`,
 //!   `list_servers`.
-//! - [`limiter`]: the process-wide request budget, slowed down by 429s.
+//! - [`limiter`]: the process-wide request budgets, one per API, each slowed down by its own
+//!   429s, and their counts.
 //! - [`trust`]: trusted CAs (bundled, system, `SSL_CERT_FILE`/`SSL_CERT_DIR`) and certificate
 //!   errors.
 //! - [`reboot`]: `Client::batch_reboot` for any number of servers.
@@ -43,11 +44,11 @@ pub use client::{Client, ClientConfig};
 pub use credentials::Credentials;
 pub use error::{ApiError, ClientError};
 pub use fleet::{BatchReport, LogoffNotice};
-pub use limiter::RateLimiter;
+pub use limiter::{ApiBudgets, ApiStats, RateLimiter};
 pub use poller::Poller;
 pub use preflight::{Preflight, PreflightProblem, ProblemKind};
 pub use reboot::{BatchFailure, RebootReport};
 pub use rollout::{RolloutEvent, RolloutPlan, RolloutReport};
 pub use trust::TrustRoots;
 pub use wait::{ServerWait, WaitOptions, WaitOutcome, WaitReport};
-pub use wire::{AppServer, ListQuery, RebootType};
+pub use wire::{Api, AppServer, ListQuery, RebootType};

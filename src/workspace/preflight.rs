@@ -37,7 +37,9 @@ use crate::workspace::client::{check_server_id, ApiRequest, Attempted, Client};
 use crate::workspace::error::ClientError;
 use crate::workspace::readiness::{self, Condition};
 use crate::workspace::reboot::in_order;
-use crate::workspace::wire::{self, AppServer, ListAppServersResponse, ListQuery, MAX_LIST_LIMIT};
+use crate::workspace::wire::{
+    self, Api, AppServer, ListAppServersResponse, ListQuery, MAX_LIST_LIMIT,
+};
 
 /// Why a server cannot be rebooted into readiness.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,6 +212,7 @@ impl Client {
         deadline: Instant,
     ) -> Attempted<ListAppServersResponse> {
         let request = ApiRequest {
+            api: Api::ListServers,
             method: Method::GET,
             path: wire::servers_path(self.project_id()),
             query: query.to_pairs(),

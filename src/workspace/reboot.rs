@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::workspace::client::{check_server_id, ApiRequest, Client};
 use crate::workspace::error::ClientError;
-use crate::workspace::wire::{self, BatchRebootRequest, RebootType, MAX_IDS_PER_BATCH};
+use crate::workspace::wire::{self, Api, BatchRebootRequest, RebootType, MAX_IDS_PER_BATCH};
 
 /// The IDs of one batch request that failed, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,9 +108,11 @@ impl Client {
     /// Reboot `server_ids` with `PATCH .../app-servers/actions/batch-reboot`.
     ///
     /// IDs are de-duplicated and sorted, then sent in batches of at most 20 with at most
-    /// `max_concurrency` requests in flight. A batch is retried on throttling and 5xx answers;
-    /// one that got no answer is *not* resent (the reboot may already be under way) and is
-    /// reported failed. Never fails as a whole: see [`RebootReport`].
+    /// `max_concurrency` requests in flight. A batch is retried on throttling and 5xx answers,
+    /// and on 409 (a server of it busy with another task: the batch was not accepted) with
+    /// backoff until `deadline`, after which it fails with the service's words; one that got
+    /// no answer is *not* resent (the reboot may already be under way) and is reported failed,
+    /// and one accepted is never sent again. Never fails as a whole: see [`RebootReport`].
     pub async fn batch_reboot(
         &self,
         server_ids: &[String],
@@ -182,6 +184,7 @@ impl Client {
             }
         };
         let request = ApiRequest {
+            api: Api::BatchReboot,
             method: Method::PATCH,
             path,
             query: Vec::new(),

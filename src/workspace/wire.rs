@@ -122,6 +122,93 @@ pub fn batch_reboot_path(project_id: &str) -> String {
     format!("{}/actions/batch-reboot", servers_path(project_id))
 }
 
+/// One API of the service: a method and a path template. The gateway counts calls against a
+/// quota per API and user, so the client keeps one request budget per API and the simulator's
+/// per-API quota keys its buckets the same way. [`Api::name`] is the short, stable name used in
+/// logs, statistics and the simulator's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Api {
+    /// `GET /v1/{project_id}/app-servers`
+    ListServers,
+    /// `GET /v1/{project_id}/app-servers/{server_id}`
+    ShowServer,
+    /// `PATCH /v1/{project_id}/app-servers/actions/batch-reboot`
+    BatchReboot,
+    /// `PATCH /v1/{project_id}/app-servers/actions/batch-maint`
+    BatchMaint,
+    /// `PATCH /v1/{project_id}/app-servers/{server_id}` (maintenance mode of one server; the
+    /// simulator serves it, the client does not call it).
+    UpdateServer,
+    /// `GET /v1/{project_id}/app-server-groups`
+    ListServerGroups,
+    /// `GET /v1/{project_id}/session/list-sessions`
+    ListSessions,
+    /// `POST /v1/{project_id}/session/logoff`
+    Logoff,
+}
+
+impl Api {
+    /// Every API, in a fixed order (also the order of [`Api::index`]).
+    pub const ALL: [Api; 8] = [
+        Api::ListServers,
+        Api::ShowServer,
+        Api::BatchReboot,
+        Api::BatchMaint,
+        Api::UpdateServer,
+        Api::ListServerGroups,
+        Api::ListSessions,
+        Api::Logoff,
+    ];
+
+    /// The short name: `list-servers`, `show-server`, `batch-reboot`, `batch-maint`,
+    /// `update-server`, `list-server-groups`, `list-sessions`, `logoff`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::ListServers => "list-servers",
+            Api::ShowServer => "show-server",
+            Api::BatchReboot => "batch-reboot",
+            Api::BatchMaint => "batch-maint",
+            Api::UpdateServer => "update-server",
+            Api::ListServerGroups => "list-server-groups",
+            Api::ListSessions => "list-sessions",
+            Api::Logoff => "logoff",
+        }
+    }
+
+    /// The method and path template, e.g. `GET /v1/{project_id}/app-servers`.
+    pub fn template(self) -> &'static str {
+        match self {
+            Api::ListServers => "GET /v1/{project_id}/app-servers",
+            Api::ShowServer => "GET /v1/{project_id}/app-servers/{server_id}",
+            Api::BatchReboot => "PATCH /v1/{project_id}/app-servers/actions/batch-reboot",
+            Api::BatchMaint => "PATCH /v1/{project_id}/app-servers/actions/batch-maint",
+            Api::UpdateServer => "PATCH /v1/{project_id}/app-servers/{server_id}",
+            Api::ListServerGroups => "GET /v1/{project_id}/app-server-groups",
+            Api::ListSessions => "GET /v1/{project_id}/session/list-sessions",
+            Api::Logoff => "POST /v1/{project_id}/session/logoff",
+        }
+    }
+
+    /// The place of this API in [`Api::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether a 409 answer means "a server of the request is busy with another task; the
+    /// request was not carried out" (the batch actions on servers), so that the same request
+    /// may be sent again later.
+    pub fn conflict_means_busy(self) -> bool {
+        matches!(self, Api::BatchReboot | Api::BatchMaint)
+    }
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// SOFT = normal reboot, HARD = forced. The documented default is SOFT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum RebootType {
@@ -835,6 +922,22 @@ pub struct LogoffRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn apis_have_unique_names_their_place_in_all_and_their_serde_name() {
+        let mut names = std::collections::BTreeSet::new();
+        for (index, api) in Api::ALL.iter().enumerate() {
+            assert_eq!(api.index(), index);
+            assert!(names.insert(api.name()), "{api} twice");
+            assert_eq!(
+                serde_json::to_string(api).unwrap(),
+                format!("\"{}\"", api.name())
+            );
+            assert!(api.template().contains("/v1/{project_id}/"));
+        }
+        assert!(Api::BatchReboot.conflict_means_busy());
+        assert!(!Api::Logoff.conflict_means_busy());
+    }
 
     #[test]
     fn reboot_type_round_trips() {
