@@ -1722,7 +1722,7 @@ async fn list_filters_count_every_match_and_groups_scale() {
 }
 
 #[tokio::test]
-async fn the_account_quota_answers_429_with_the_gateways_body() {
+async fn the_quota_is_per_api_and_answers_429_with_the_gateways_body() {
     let mut config = config(1);
     // Three requests a minute: the bucket cannot refill a whole token during the test.
     config.faults.quota = Some(QuotaFault::per_minute(3));
@@ -1730,14 +1730,19 @@ async fn the_account_quota_answers_429_with_the_gateways_body() {
     for _ in 0..3 {
         assert_eq!(Call::list(&simulator).answer().await.0, StatusCode::OK);
     }
-    let throttled = Call::show(&simulator, "srv-0001").answer().await;
+    let throttled = Call::list(&simulator).answer().await;
     assert_error(&throttled, 429, "APIG.0308");
     assert_eq!(
         throttled.2["error_msg"],
         "The throttling threshold has been reached: policy user over ratelimit,limit:3,time:1 minute"
     );
     assert_eq!(throttled.2["request_id"], request_id(&throttled.1));
-    // Every credential of the account shares the bucket.
+    // Another API has a bucket of its own.
+    assert_eq!(
+        Call::show(&simulator, "srv-0001").answer().await.0,
+        StatusCode::OK
+    );
+    // Every credential of the account shares the bucket of an API.
     let by_token = Call::list(&simulator)
         .auth(Auth::Token(IAM_TOKEN))
         .answer()
@@ -1754,8 +1759,20 @@ async fn the_account_quota_answers_429_with_the_gateways_body() {
         .count();
     assert_eq!(quota_hits, 2);
     assert_eq!(simulator.state().counters.quota_rejections, 2);
+    // Counted per API by the client's names, 429s apart.
+    assert_eq!(
+        simulator.requests_by_api(),
+        BTreeMap::from([
+            ("list-servers".to_owned(), 6),
+            ("show-server".to_owned(), 1)
+        ])
+    );
+    assert_eq!(
+        simulator.throttled_by_api(),
+        BTreeMap::from([("list-servers".to_owned(), 2)])
+    );
 
-    // Lifted through the control endpoint (a full bucket of 1 per second).
+    // Lifted through the control endpoint (full buckets of 1 per second).
     let http = reqwest::Client::new();
     let put = http
         .put(format!("{}/_simulator/quota", simulator.base_url()))
@@ -1764,12 +1781,187 @@ async fn the_account_quota_answers_429_with_the_gateways_body() {
         .await
         .unwrap();
     assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        simulator.faults().quota,
+        Some(QuotaFault::per_second(1)),
+        "per API unless told otherwise"
+    );
     assert_eq!(Call::list(&simulator).answer().await.0, StatusCode::OK);
     simulator.set_quota(None);
     for _ in 0..5 {
         assert_eq!(Call::list(&simulator).answer().await.0, StatusCode::OK);
     }
     assert_eq!(simulator.faults().quota, None);
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_quota_per_account_is_shared_by_every_api() {
+    let mut config = config(1);
+    config.faults.quota = Some(QuotaFault::per_minute(3).per_account());
+    let simulator = start(config).await;
+    for _ in 0..2 {
+        assert_eq!(Call::list(&simulator).answer().await.0, StatusCode::OK);
+    }
+    assert_eq!(
+        Call::show(&simulator, "srv-0001").answer().await.0,
+        StatusCode::OK
+    );
+    // The account's bucket is empty, whatever the API.
+    assert_error(
+        &Call::show(&simulator, "srv-0001").answer().await,
+        429,
+        "APIG.0308",
+    );
+    let reboot = Call::reboot(&simulator, json!({"items": ["srv-0001"], "type": "SOFT"}))
+        .answer()
+        .await;
+    assert_error(&reboot, 429, "APIG.0308");
+    assert_eq!(simulator.reboot_counts()["srv-0001"], 0);
+    assert_eq!(
+        simulator.throttled_by_api(),
+        BTreeMap::from([
+            ("batch-reboot".to_owned(), 1),
+            ("show-server".to_owned(), 1)
+        ])
+    );
+    // The JSON form names the scope.
+    let faults: Value = reqwest::get(format!("{}/_simulator/faults", simulator.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(faults["quota"]["per_api"], json!(false));
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn busy_servers_answer_409_the_set_number_of_times_then_accept() {
+    let mut config = config(3);
+    config.faults = serde_json::from_value(json!({
+        "busy_ids": {"ids": ["srv-0001", "srv-0002"], "times": 2}
+    }))
+    .unwrap();
+    let simulator = start(config).await;
+    let reboot = |ids: Value| Call::reboot(&simulator, json!({"items": ids, "type": "SOFT"}));
+    // A batch naming one busy server is refused as a whole, in the service's words.
+    let busy = reboot(json!(["srv-0001", "srv-0003"])).answer().await;
+    assert_error(&busy, 409, "WKS.00211409");
+    let message = busy.2["error_msg"].as_str().unwrap();
+    assert!(
+        message.contains("busy") && message.contains("srv-0001"),
+        "{message}"
+    );
+    assert!(!message.contains("srv-0003"), "{message}");
+    assert!(
+        busy.2.get("request_id").is_none(),
+        "a service error: {}",
+        busy.2
+    );
+    assert_eq!(simulator.reboot_counts()["srv-0003"], 0);
+    // batch-maint counts too: srv-0001's second and last 409, srv-0002's first.
+    let mut maint = Call::new(&simulator, Method::PATCH, path_of("maint"));
+    maint.body =
+        Some(json!({"items": ["srv-0001", "srv-0002"], "maintain_status": true}).to_string());
+    assert_error(&maint.answer().await, 409, "WKS.00211409");
+    assert!(!simulator.server("srv-0001").unwrap().maintain_status);
+    let second = reboot(json!(["srv-0001", "srv-0002"])).answer().await;
+    assert_error(&second, 409, "WKS.00211409");
+    let named = second.2["error_msg"].as_str().unwrap();
+    assert!(
+        named.contains("srv-0002") && !named.contains("srv-0001"),
+        "{named}"
+    );
+    // Both have had their 409s: accepted.
+    let accepted = reboot(json!(["srv-0001", "srv-0002", "srv-0003"]))
+        .answer()
+        .await;
+    assert_eq!(accepted.0, StatusCode::OK, "{}", accepted.2);
+    assert_eq!(
+        simulator.reboot_counts(),
+        BTreeMap::from([
+            ("srv-0001".to_owned(), 1),
+            ("srv-0002".to_owned(), 1),
+            ("srv-0003".to_owned(), 1)
+        ])
+    );
+    assert_eq!(simulator.state().counters.busy_rejections, 3);
+    let faults: Vec<Option<InjectedFault>> = simulator.requests().iter().map(|r| r.fault).collect();
+    assert_eq!(
+        faults,
+        [
+            Some(InjectedFault::Busy),
+            Some(InjectedFault::Busy),
+            Some(InjectedFault::Busy),
+            None
+        ]
+    );
+    assert_eq!(
+        simulator.requests_by_api(),
+        BTreeMap::from([
+            ("batch-maint".to_owned(), 1),
+            ("batch-reboot".to_owned(), 3)
+        ])
+    );
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn lists_can_leave_out_count() {
+    let mut config = config(3);
+    config.sessions = SessionConfig {
+        per_server: 1,
+        ..SessionConfig::default()
+    };
+    config.faults.list_without_count = true;
+    let simulator = start(config).await;
+    let (status, _, servers) = Call::list(&simulator).query("limit", "2").answer().await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(servers.get("count").is_none(), "{servers}");
+    assert_eq!(servers["items"].as_array().map(Vec::len), Some(2));
+    let (_, _, groups) = Call::new(&simulator, Method::GET, path_of("groups"))
+        .answer()
+        .await;
+    assert!(groups.get("count").is_none(), "{groups}");
+    assert_eq!(groups["items"].as_array().map(Vec::len), Some(1));
+    let (_, _, sessions) = window_call(&simulator).answer().await;
+    assert!(sessions.get("count").is_none(), "{sessions}");
+    assert_eq!(sessions["items"].as_array().map(Vec::len), Some(3));
+    // Turned off at runtime: `count` is back.
+    simulator.set_faults(Faults::default());
+    let (_, _, servers) = Call::list(&simulator).query("limit", "2").answer().await;
+    assert_eq!(servers["count"], json!(3));
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_timeline_ends_with_the_requests_per_api() {
+    let mut config = config(2);
+    config.faults.quota = Some(QuotaFault::per_minute(1));
+    let simulator = start(config).await;
+    let http = reqwest::Client::new();
+    let timeline = |simulator: &SimulatorHandle| {
+        http.get(format!("{}/_simulator/timeline", simulator.base_url()))
+            .send()
+    };
+    let before = timeline(&simulator).await.unwrap().text().await.unwrap();
+    assert!(before.ends_with("requests by API: none\n"), "{before}");
+    assert_eq!(Call::list(&simulator).answer().await.0, StatusCode::OK);
+    assert_eq!(Call::list(&simulator).answer().await.0.as_u16(), 429);
+    let reboot = Call::reboot(&simulator, json!({"items": ["srv-0001"], "type": "SOFT"}))
+        .answer()
+        .await;
+    assert_eq!(reboot.0, StatusCode::OK);
+    let after = timeline(&simulator).await.unwrap().text().await.unwrap();
+    assert!(
+        after.ends_with("requests by API: batch-reboot 1 · list-servers 2 (429: 1)\n"),
+        "{after}"
+    );
+    // The state carries the same counters.
+    let state = simulator.state();
+    assert_eq!(state.counters.requests_by_api["list-servers"], 2);
+    assert_eq!(state.counters.throttled_by_api["list-servers"], 1);
     simulator.shutdown().await;
 }
 

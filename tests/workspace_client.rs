@@ -6,11 +6,12 @@ use std::time::Duration;
 use tfws::workspace::client::{Client, ClientConfig};
 use tfws::workspace::error::ClientError;
 use tfws::workspace::simulator::{
-    AuthKind, CredentialsConfig, FailingIdsFault, FaultScope, Operation, RebootPhase, RebootTiming,
-    ServerErrorFault, ServerSpec, Simulator, SimulatorConfig, SimulatorHandle, ThrottleFault,
+    AuthKind, BusyFault, CredentialsConfig, FailingIdsFault, FaultScope, Operation, RebootPhase,
+    RebootTiming, ServerErrorFault, ServerSpec, Simulator, SimulatorConfig, SimulatorHandle,
+    ThrottleFault,
 };
 use tfws::workspace::wait::{WaitOptions, WaitOutcome};
-use tfws::workspace::wire::{ListQuery, RebootType};
+use tfws::workspace::wire::{Api, ListQuery, RebootType};
 use tfws::workspace::Credentials;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -153,7 +154,7 @@ async fn throttling_is_retried_and_succeeds() {
 }
 
 #[tokio::test]
-async fn throttling_is_retried_past_max_retries_and_slows_the_whole_process() {
+async fn throttling_is_retried_past_max_retries_and_slows_that_api_in_the_whole_process() {
     let mut config = sim_config(2);
     config.faults.throttle = Some(ThrottleFault {
         first_n: 6,
@@ -165,7 +166,7 @@ async fn throttling_is_retried_past_max_retries_and_slows_the_whole_process() {
     cfg.max_retries = 1;
     let throttled_client = Client::new(cfg.clone()).expect("client builds");
     let other_client = Client::new(cfg.clone()).expect("client builds");
-    let full_rate = other_client.limiter().rate();
+    let full_rate = other_client.budgets().rate(Api::ShowServer);
     let server =
         guarded(throttled_client.get_server("srv-0001", &CancellationToken::new(), far_deadline()))
             .await
@@ -174,25 +175,41 @@ async fn throttling_is_retried_past_max_retries_and_slows_the_whole_process() {
     // Six 429s and the success: far more attempts than `max_retries` allows for 5xx.
     assert_eq!(throttled_client.requests_sent(), 7);
     assert_eq!(sim.state().counters.throttled, 6);
-    // Every client of the process for this endpoint and project shares the budget that the
-    // 429s slowed down; a client of another project has a budget of its own.
+    // Every client of the process for this endpoint, project and user shares the budgets; the
+    // 429s slowed down the API they answered, and no other.
     assert!(std::sync::Arc::ptr_eq(
-        throttled_client.limiter(),
-        other_client.limiter()
+        throttled_client.budgets(),
+        other_client.budgets()
     ));
-    assert!(
-        other_client.limiter().rate() < full_rate,
-        "{} < {full_rate}",
-        other_client.limiter().rate()
+    let slowed = other_client.budgets().rate(Api::ShowServer);
+    assert!(slowed < full_rate, "{slowed} < {full_rate}");
+    assert_eq!(other_client.budgets().rate(Api::ListServers), full_rate);
+    assert_eq!(other_client.budgets().rate(Api::BatchReboot), full_rate);
+    // The figures, per API, of every client sharing the budgets.
+    let stats = other_client.api_stats();
+    let show = stats.iter().find(|s| s.api == Api::ShowServer).unwrap();
+    assert_eq!((show.requests, show.throttled_429), (7, 6));
+    assert!(stats
+        .iter()
+        .filter(|s| s.api != Api::ShowServer)
+        .all(|s| s.requests == 0 && s.throttled_429 == 0));
+    assert_eq!(
+        sim.requests_by_api().get("show-server").copied(),
+        Some(7),
+        "the simulator counts by the same names"
     );
-    let mut elsewhere = cfg;
+    // A client of another project, or of another user, has budgets of its own.
+    let mut elsewhere = cfg.clone();
     elsewhere.project_id = "another-project".into();
     let elsewhere = Client::new(elsewhere).expect("client builds");
-    assert!(!std::sync::Arc::ptr_eq(
-        elsewhere.limiter(),
-        other_client.limiter()
-    ));
-    assert_eq!(elsewhere.limiter().rate(), full_rate);
+    let by_token = Client::new(client_config(&sim, Credentials::token(IAM_TOKEN))).unwrap();
+    for separate in [&elsewhere, &by_token] {
+        assert!(!std::sync::Arc::ptr_eq(
+            separate.budgets(),
+            other_client.budgets()
+        ));
+        assert_eq!(separate.budgets().rate(Api::ShowServer), full_rate);
+    }
     sim.shutdown().await;
 }
 
@@ -304,6 +321,102 @@ async fn a_failing_batch_fails_only_its_ids() {
         let expected = u64::from(expected_ok.contains(&id));
         assert_eq!(count, expected, "{id}");
     }
+    sim.shutdown().await;
+}
+
+fn busy(ids: &[&str], times: u32) -> Option<BusyFault> {
+    Some(BusyFault {
+        ids: ids.iter().map(|id| (*id).to_owned()).collect(),
+        times,
+    })
+}
+
+#[tokio::test]
+async fn a_batch_answered_409_is_retried_until_accepted_and_rebooted_once() {
+    let mut config = sim_config(2);
+    config.faults.busy_ids = busy(&["srv-0001"], 2);
+    let sim = start(config).await;
+    let mut cfg = client_config(&sim, aksk());
+    // A 409 is not a 5xx: `max_retries` does not bound it, the deadline does.
+    cfg.max_retries = 0;
+    let client = Client::new(cfg).expect("client builds");
+    let report = guarded(client.batch_reboot(
+        &ids(1..=2),
+        RebootType::Soft,
+        &CancellationToken::new(),
+        far_deadline(),
+    ))
+    .await;
+    assert_eq!(report.rebooted, ids(1..=2));
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(report.requests_sent, 3);
+    assert_eq!(sim.request_count(Operation::BatchReboot), 3);
+    assert_eq!(sim.state().counters.busy_rejections, 2);
+    for (id, count) in sim.reboot_counts() {
+        assert_eq!(count, 1, "{id}");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_batch_busy_past_the_deadline_fails_naming_its_servers_in_the_services_words() {
+    let mut config = sim_config(25);
+    config.faults.busy_ids = busy(&["srv-0003"], 1_000_000);
+    let sim = start(config).await;
+    let client = client(&sim);
+    let deadline = Instant::now() + Duration::from_millis(300);
+    let report = guarded(client.batch_reboot(
+        &ids(1..=25),
+        RebootType::Soft,
+        &CancellationToken::new(),
+        deadline,
+    ))
+    .await;
+    // The other batch went through once; the busy one was never accepted.
+    assert_eq!(report.rebooted, ids(21..=25));
+    assert!(report.not_attempted.is_empty());
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].server_ids, ids(1..=20));
+    let error = &report.failed[0].error;
+    assert!(
+        matches!(error, ClientError::DeadlineExceeded { .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.api_error().map(|e| e.status), Some(409));
+    let message = error.to_string();
+    assert!(
+        message.contains("busy") && message.contains("srv-0003"),
+        "{message}"
+    );
+    assert!(
+        report.requests_sent > 2,
+        "retried: {}",
+        report.requests_sent
+    );
+    for (id, count) in sim.reboot_counts() {
+        let expected = u64::from(ids(21..=25).contains(&id));
+        assert_eq!(count, expected, "{id}");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn maintenance_of_a_busy_server_is_retried_until_accepted() {
+    let mut config = sim_config(3);
+    config.faults.busy_ids = busy(&["srv-0002"], 1);
+    let sim = start(config).await;
+    let client = client(&sim);
+    let report = guarded(client.set_maintenance(
+        &ids(1..=3),
+        true,
+        &CancellationToken::new(),
+        far_deadline(),
+    ))
+    .await;
+    assert_eq!(report.done, ids(1..=3));
+    assert_eq!(report.requests_sent, 2);
+    assert!(sim.state().servers.iter().all(|s| s.maintain_status));
+    assert_eq!(sim.requests_by_api().get("batch-maint").copied(), Some(2));
     sim.shutdown().await;
 }
 

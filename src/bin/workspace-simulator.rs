@@ -71,8 +71,10 @@ Control endpoints (no authentication), for tests driving the simulator from anot
                                            server_errors, failing_ids, hang_ids,
                                            error_after_reboot_ids, latency_ms, max_in_flight,
                                            unchanged_after_accept_ms, failing_maint_ids,
-                                           ignore_logoff)
-  PUT    /_simulator/quota                 {\"limit\": N, \"period_secs\": 1} or null
+                                           ignore_logoff, busy_ids {\"ids\", \"times\"},
+                                           list_without_count)
+  PUT    /_simulator/quota                 {\"limit\": N, \"period_secs\": 1, \"per_api\": true}
+                                           or null
   PUT    /_simulator/reboot-timing         {\"pending_ms\", \"rebooting_ms\", \"registering_ms\"}
   POST   /_simulator/servers               a server: \"id\" or {\"id\", \"server_group_id\", \"frozen\", ...}
   POST   /_simulator/groups                {\"id\": GROUP, \"server_count\": N} -> the new ids
@@ -153,13 +155,16 @@ struct Args {
     /// After a reboot is accepted the server shows its old state this long.
     #[arg(long, value_name = "MS")]
     unchanged_after_accept_ms: Option<u64>,
-    /// Per-account quota: N API requests per --quota-period-secs (token bucket), then 429
-    /// APIG.0308.
+    /// Quota: N API requests per --quota-period-secs for each API (token bucket per API, as
+    /// Huawei's gateway counts), then 429 APIG.0308.
     #[arg(long, value_name = "N")]
     quota: Option<u32>,
     /// The quota's period in seconds (1 or 60 as the gateway words it).
     #[arg(long, value_name = "SECS", default_value_t = 1, requires = "quota")]
     quota_period_secs: u64,
+    /// One quota bucket for all APIs of the account instead of one per API.
+    #[arg(long, requires = "quota")]
+    quota_per_account: bool,
     /// Added to every API request before it is answered.
     #[arg(long, value_name = "MS")]
     latency_ms: Option<u64>,
@@ -295,6 +300,7 @@ fn load_config(args: &Args) -> Result<SimulatorConfig, CliError> {
             limit,
             period_secs: args.quota_period_secs,
             retry_after_secs: None,
+            per_api: !args.quota_per_account,
         });
     }
     if let Some(ms) = args.latency_ms {

@@ -962,6 +962,64 @@ mod tests {
     }
 
     #[test]
+    fn a_409_is_retried_only_for_batch_actions_on_servers() {
+        let client = Client::new(ClientConfig::new(url(), "p", Credentials::token("t"))).unwrap();
+        let request = |api: Api, idempotent: bool| ApiRequest {
+            api,
+            method: Method::PATCH,
+            path: "/".into(),
+            query: Vec::new(),
+            body: None,
+            idempotent,
+        };
+        let answer = |status: u16| {
+            ClientError::Api(ApiError::from_response(
+                status,
+                None,
+                br#"{"error_code":"WKS.1","error_msg":"busy"}"#,
+            ))
+        };
+        let none = RetryCounts::default();
+        let kind = |api, idempotent, status| {
+            client.retry_kind(&request(api, idempotent), &answer(status), &none)
+        };
+        assert_eq!(kind(Api::BatchReboot, false, 409), Some(RetryKind::Busy));
+        assert_eq!(kind(Api::BatchMaint, true, 409), Some(RetryKind::Busy));
+        assert_eq!(kind(Api::Logoff, false, 409), None);
+        assert_eq!(kind(Api::ShowServer, true, 409), None);
+        assert_eq!(
+            kind(Api::BatchReboot, false, 429),
+            Some(RetryKind::Throttled)
+        );
+        assert_eq!(kind(Api::BatchReboot, false, 503), Some(RetryKind::Failure));
+        assert_eq!(kind(Api::BatchReboot, false, 400), None);
+        // A request that may have been carried out is not repeated unless idempotent.
+        let unanswered = ClientError::Timeout {
+            after: Duration::from_secs(1),
+        };
+        assert_eq!(
+            client.retry_kind(&request(Api::BatchReboot, false), &unanswered, &none),
+            None
+        );
+        assert_eq!(
+            client.retry_kind(&request(Api::ListServers, true), &unanswered, &none),
+            Some(RetryKind::Failure)
+        );
+        // 5xx retries are bounded by `max_retries`; 429 and 409 only by the deadline.
+        let spent = RetryCounts {
+            failure: DEFAULT_MAX_RETRIES,
+            throttled: 1_000,
+            busy: 1_000,
+        };
+        let after =
+            |status| client.retry_kind(&request(Api::BatchReboot, false), &answer(status), &spent);
+        assert_eq!(after(503), None);
+        assert_eq!(after(429), Some(RetryKind::Throttled));
+        assert_eq!(after(409), Some(RetryKind::Busy));
+        assert_eq!(spent.total(), DEFAULT_MAX_RETRIES + 2_000);
+    }
+
+    #[test]
     fn server_ids_checked() {
         assert!(check_server_id("").is_err());
         assert!(check_server_id(&"x".repeat(129)).is_err());

@@ -217,11 +217,17 @@ pub(crate) async fn handle(
         ),
         Outcome::Hang => (None, None, None),
     };
-    if status == Some(StatusCode::UNAUTHORIZED.as_u16()) {
-        shared.lock().counters.auth_failures += 1;
-    }
-    if status == Some(200) && route.operation() == Operation::BatchReboot {
-        shared.lock().counters.accepted_reboots += 1;
+    {
+        let counters = &mut shared.lock().counters;
+        if status == Some(StatusCode::UNAUTHORIZED.as_u16()) {
+            counters.auth_failures += 1;
+        }
+        if status == Some(200) && route.operation() == Operation::BatchReboot {
+            counters.accepted_reboots += 1;
+        }
+        if let Some(api) = route.operation().api() {
+            counters.count_api(api, status);
+        }
     }
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     shared.log.record(RequestLogEntry {
@@ -305,10 +311,10 @@ async fn process(
         Err(error) => return Outcome::Fail(error.to_api_error()),
     }
     {
-        // The gateway counts the request against the account's quota once it knows who sent
-        // it, before the service sees it.
+        // The gateway counts the request against the quota (of its API and user) once it knows
+        // who sent it, before the service sees it.
         let mut inner = shared.lock();
-        if let Some(throttled) = inner.take_quota() {
+        if let Some(throttled) = inner.take_quota(operation.api()) {
             inner.counters.quota_rejections += 1;
             notes.fault = Some(InjectedFault::Quota);
             return Outcome::Fail(throttled);
@@ -503,6 +509,10 @@ fn batch_reboot(shared: &Shared, body: &[u8], notes: &mut Notes) -> Outcome {
             return Outcome::Fail(failure);
         }
     }
+    if let Some(busy) = inner.take_busy(&ids) {
+        notes.fault = Some(InjectedFault::Busy);
+        return Outcome::Fail(busy);
+    }
     let ends_in_error = inner.faults().error_after_reboot_ids.clone();
     let plan = RebootPlan {
         kind: reboot_type,
@@ -575,14 +585,24 @@ fn list_servers(shared: &Shared, raw_query: Option<&str>, notes: &mut Notes) -> 
         return Outcome::Hang;
     }
     let matching = inner.servers.matching(&filter, OffsetDateTime::now_utc());
-    let count = u64::try_from(matching.len()).unwrap_or(u64::MAX);
     let items: Vec<Value> = matching
         .iter()
         .skip(offset)
         .take(limit)
         .map(|server| sdk::server_json(server, Shape::ListItem))
         .collect();
-    Outcome::Answer(Json(serde_json::json!({ "count": count, "items": items })).into_response())
+    list_page(matching.len(), items, !inner.faults().list_without_count)
+}
+
+/// A list answer: `{"count": N, "items": [...]}`, or without `count` (the
+/// `list_without_count` fault).
+pub(crate) fn list_page(count: usize, items: Vec<Value>, with_count: bool) -> Outcome {
+    let body = if with_count {
+        serde_json::json!({ "count": count, "items": items })
+    } else {
+        serde_json::json!({ "items": items })
+    };
+    Outcome::Answer(Json(body).into_response())
 }
 
 fn show_server(shared: &Shared, server_id: &str, notes: &mut Notes) -> Outcome {

@@ -357,12 +357,20 @@ pub struct Faults {
     pub latency_ms: u64,
     /// The next `first_n` requests are answered 429 `APIG.0308`.
     pub throttle: Option<ThrottleFault>,
-    /// The account's request quota: a token bucket every authenticated API request takes one
-    /// token from; a request finding it empty is answered 429 `APIG.0308` with the gateway's
-    /// message ("…policy user over ratelimit,limit:N,time:1 second").
+    /// The request quota: a token bucket per API (or one for the account) every authenticated
+    /// API request takes one token from; a request finding it empty is answered 429
+    /// `APIG.0308` with the gateway's message ("…policy user over ratelimit,limit:N,time:1
+    /// second").
     pub quota: Option<QuotaFault>,
     /// The next `first_n` requests are answered with a 5xx.
     pub server_errors: Option<ServerErrorFault>,
+    /// A batch reboot or `batch-maint` naming any of these ids is answered 409 (the server is
+    /// busy with another task; nothing of the batch is done), `times` times per id.
+    pub busy_ids: Option<BusyFault>,
+    /// List answers (`app-servers`, `app-server-groups`, `session/list-sessions`) leave out
+    /// `count`, as some versions of the service are said to; paging must then go on until a
+    /// short page.
+    pub list_without_count: bool,
     /// A batch reboot naming any of these ids fails as a whole; no server in it reboots.
     pub failing_ids: Option<FailingIdsFault>,
     /// More API requests in flight than this at once are answered 429 `APIG.0308`.
@@ -393,9 +401,12 @@ pub struct ThrottleFault {
     pub scope: FaultScope,
 }
 
-/// A per-account quota of `limit` requests per `period_secs` seconds, as a token bucket that
-/// holds at most `limit` tokens (a full bucket allows a burst of `limit`) and refills
-/// continuously. Every credential the simulator accepts belongs to its one account.
+/// A quota of `limit` requests per `period_secs` seconds, as a token bucket that holds at most
+/// `limit` tokens (a full bucket allows a burst of `limit`) and refills continuously. Every
+/// credential the simulator accepts belongs to its one account (one user).
+///
+/// JSON: `{"limit": 10, "period_secs": 1, "per_api": true, "retry_after_secs": null}` (only
+/// `limit` is required).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuotaFault {
@@ -407,30 +418,63 @@ pub struct QuotaFault {
     /// undocumented.
     #[serde(default)]
     pub retry_after_secs: Option<u64>,
+    /// `true` (the default): each API ([`Api`](crate::workspace::wire::Api): method and path
+    /// template, as the client keys its budgets) has a bucket of its own, as Huawei's gateway
+    /// counts quotas per API and user. `false`: one bucket for every API of the account.
+    #[serde(default = "default_true")]
+    pub per_api: bool,
 }
 
 fn default_quota_period() -> u64 {
     1
 }
 
+fn default_true() -> bool {
+    true
+}
+
 impl QuotaFault {
-    /// `limit` requests per second.
+    /// `limit` requests per second, per API.
     pub fn per_second(limit: u32) -> Self {
         Self {
             limit,
             period_secs: 1,
             retry_after_secs: None,
+            per_api: true,
         }
     }
 
-    /// `limit` requests per minute.
+    /// `limit` requests per minute, per API.
     pub fn per_minute(limit: u32) -> Self {
         Self {
-            limit,
             period_secs: 60,
-            retry_after_secs: None,
+            ..Self::per_second(limit)
         }
     }
+
+    /// The same quota for all APIs of the account together (one bucket).
+    pub fn per_account(self) -> Self {
+        Self {
+            per_api: false,
+            ..self
+        }
+    }
+}
+
+/// Servers busy with another task: a batch action (`batch-reboot`, `batch-maint`) naming any of
+/// `ids` is answered 409 and nothing of it is done, until each id has been named in `times`
+/// such answers; then they are accepted. JSON: `{"ids": ["srv-0001"], "times": 2}` (`times`
+/// defaults to 1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusyFault {
+    pub ids: Vec<String>,
+    #[serde(default = "default_busy_times")]
+    pub times: u32,
+}
+
+fn default_busy_times() -> u32 {
+    1
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -499,6 +543,30 @@ mod tests {
         assert_eq!(from_json.server_specs().len(), 4);
         assert!(from_json.servers[0].frozen);
         assert_eq!(parsed.servers[1].server_group_id.as_deref(), Some("g1"));
+    }
+
+    #[test]
+    fn quota_busy_and_count_faults_have_their_json_forms() {
+        let parsed: Faults = serde_json::from_str(
+            r#"{"quota": {"limit": 3}, "busy_ids": {"ids": ["a"]}, "list_without_count": true}"#,
+        )
+        .unwrap();
+        // Per API unless told otherwise, as Huawei's gateway counts.
+        assert_eq!(parsed.quota, Some(QuotaFault::per_second(3)));
+        assert_eq!(
+            parsed.busy_ids,
+            Some(BusyFault {
+                ids: vec!["a".into()],
+                times: 1
+            })
+        );
+        assert!(parsed.list_without_count);
+        let account: QuotaFault =
+            serde_json::from_str(r#"{"limit": 5, "period_secs": 60, "per_api": false}"#).unwrap();
+        assert_eq!(account, QuotaFault::per_minute(5).per_account());
+        let written = serde_json::to_value(QuotaFault::per_second(2)).unwrap();
+        assert_eq!(written["per_api"], serde_json::json!(true));
+        assert!(serde_json::from_str::<BusyFault>(r#"{"ids": [], "count": 2}"#).is_err());
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! - `GET  /_simulator/state` → [`SimulatorState`](super::SimulatorState)
 //! - `GET  /_simulator/requests` → `[RequestLogEntry]`; `DELETE` empties the in-memory log
 //! - `GET  /_simulator/faults` → [`Faults`]; `PUT` replaces them (restarting "first N" budgets)
-//! - `PUT  /_simulator/quota` ← [`QuotaFault`] or `null`: only the quota (full bucket); the
-//!   other faults keep their budgets
+//! - `PUT  /_simulator/quota` ← [`QuotaFault`] or `null`: only the quota (full buckets; per
+//!   API unless `"per_api": false`); the other faults keep their budgets
 //! - `PUT  /_simulator/reboot-timing` ← [`RebootTiming`] (`registering_ms`: the
 //!   agent-registration delay)
 //! - `POST /_simulator/servers` ← [`ServerSpec`] (a bare id string or an object; `frozen`,
@@ -17,7 +17,7 @@
 //!   maintenance changes, reboots (sessions killed each) and logoff messages
 //! - `GET  /_simulator/timeline[?width=N]` → the fleet report as a text timeline
 //!   ([`timeline`](super::timeline)): waves, maintenance on/off, logoff messages and reboots
-//!   per server, and the totals (`text/plain`)
+//!   per server, and the totals, then the API requests per API and their 429s (`text/plain`)
 //! - `GET  /_simulator/sessions` → [`SessionConfig`]; `PUT` replaces it from now on
 //! - `POST /_simulator/servers/{id}/status` ← [`StatusOverride`] (status fields, `freeze`:
 //!   `[]` unfreezes, `[{"effect":1,"scene":"ARREAR"}]` freezes, `maintain_status`,
@@ -36,7 +36,7 @@ use time::OffsetDateTime;
 use super::config::{Faults, QuotaFault, RebootTiming, ServerGroupSpec, ServerSpec, SessionConfig};
 use super::servers::StatusOverride;
 use super::state::Shared;
-use super::timeline::DEFAULT_WIDTH;
+use super::timeline::{requests_by_api, DEFAULT_WIDTH};
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -121,18 +121,21 @@ async fn timeline(
     State(shared): State<Arc<Shared>>,
     Query(query): Query<TimelineQuery>,
 ) -> Response {
-    let report = shared
-        .lock()
-        .servers
-        .fleet_report(OffsetDateTime::now_utc());
+    let (report, counters) = {
+        let mut inner = shared.lock();
+        let report = inner.servers.fleet_report(OffsetDateTime::now_utc());
+        (report, inner.counters.clone())
+    };
     // Wider than a few hundred columns helps nobody.
     let width = query.width.unwrap_or(DEFAULT_WIDTH).min(400);
+    let mut text = report.timeline(width);
+    text.push_str(&requests_by_api(&counters));
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; charset=utf-8",
         )],
-        report.timeline(width),
+        text,
     )
         .into_response()
 }

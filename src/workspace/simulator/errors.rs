@@ -13,6 +13,9 @@ pub mod codes {
     pub const PERMISSION_DENIED: &str = "WKS.00081102";
     pub const INTERNAL_ERROR: &str = "WKS.00211401";
     pub const SERVICE_UNAVAILABLE: &str = "WKS.00050902";
+    /// A server of the request is busy with another task (409). Not documented: the code is
+    /// the simulator's invention; the existing Go provider only shows that 409 happens.
+    pub const SERVER_BUSY: &str = "WKS.00211409";
     /// Gateway: no such API (unknown path or method).
     pub const API_NOT_FOUND: &str = "APIGW.0101";
     /// Gateway: backend unavailable (502).
@@ -83,6 +86,18 @@ impl ApiError {
             StatusCode::NOT_FOUND,
             codes::SERVER_NOT_FOUND,
             format!("The server does not exist: {id}"),
+        )
+    }
+
+    /// 409: servers of a batch action are busy with another task; nothing of it was done.
+    pub fn server_busy(ids: &[&str]) -> Self {
+        Self::service(
+            StatusCode::CONFLICT,
+            codes::SERVER_BUSY,
+            format!(
+                "The server is busy with another task, try again later: {}",
+                ids.join(",")
+            ),
         )
     }
 

@@ -4,8 +4,8 @@
 //! Validation follows Huawei's API reference; where it says nothing the simulator chooses,
 //! and says so here:
 //! - `batch-maint`: `items` as for a batch reboot (1–20 unique ids), `maintain_status` a
-//!   required boolean; an unknown id fails the whole batch with 404 (as a reboot does);
-//!   answered 200 with an empty body. The single-server `PATCH …/app-servers/{id}` takes
+//!   required boolean; an unknown id fails the whole batch with 404 (as a reboot does), a busy
+//!   one (`busy_ids`) with 409; answered 200 with an empty body. The single-server `PATCH …/app-servers/{id}` takes
 //!   `{"maintain_status": bool}` and answers the server object.
 //! - groups: `server_group_name` matches **partially** (the simulator's pick, so that a
 //!   client that trusts the filter to be exact is caught), `server_group_id` and `app_type`
@@ -25,7 +25,7 @@ use axum::Json;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::api::{body_object, json_null, parse_items, parse_number, Notes, Outcome};
+use super::api::{body_object, json_null, list_page, parse_items, parse_number, Notes, Outcome};
 use super::errors::ApiError;
 use super::log::InjectedFault;
 use super::sdk::{self, Shape};
@@ -89,6 +89,10 @@ pub(crate) fn batch_maint(shared: &Shared, body: &[u8], notes: &mut Notes) -> Ou
     if let Some(failure) = failing_maint(&mut inner, &named, notes) {
         return Outcome::Fail(failure);
     }
+    if let Some(busy) = inner.take_busy(&ids) {
+        notes.fault = Some(InjectedFault::Busy);
+        return Outcome::Fail(busy);
+    }
     let now = OffsetDateTime::now_utc();
     for id in &ids {
         inner.servers.set_maintenance(id, maintain_status, now);
@@ -148,10 +152,6 @@ fn paging(pairs: &[(String, String)]) -> Result<(usize, usize), ApiError> {
     Ok((offset, limit))
 }
 
-fn page(count: usize, items: Vec<Value>) -> Outcome {
-    Outcome::Answer(Json(serde_json::json!({ "count": count, "items": items })).into_response())
-}
-
 pub(crate) fn list_groups(shared: &Shared, raw_query: Option<&str>) -> Outcome {
     let pairs = signing::parse_query(raw_query.unwrap_or(""));
     let text = |key: &str| {
@@ -190,7 +190,7 @@ pub(crate) fn list_groups(shared: &Shared, raw_query: Option<&str>) -> Outcome {
         .take(limit)
         .map(|group| sdk::group_json(group, &created))
         .collect();
-    page(matching.len(), items)
+    list_page(matching.len(), items, !inner.faults().list_without_count)
 }
 
 pub(crate) fn list_sessions(shared: &Shared, raw_query: Option<&str>) -> Outcome {
@@ -232,10 +232,14 @@ pub(crate) fn list_sessions(shared: &Shared, raw_query: Option<&str>) -> Outcome
     let group = text("app_server_group_id");
     let user = text("user_name");
     let now = OffsetDateTime::now_utc();
-    let matching: Vec<_> = shared
-        .lock()
-        .servers
-        .open_sessions(now)
+    let (with_count, open) = {
+        let mut inner = shared.lock();
+        (
+            !inner.faults().list_without_count,
+            inner.servers.open_sessions(now),
+        )
+    };
+    let matching: Vec<_> = open
         .into_iter()
         .filter(|s| s.start_time >= begin && s.start_time <= end)
         .filter(|s| {
@@ -258,7 +262,7 @@ pub(crate) fn list_sessions(shared: &Shared, raw_query: Option<&str>) -> Outcome
         .take(limit)
         .map(sdk::session_json)
         .collect();
-    page(matching.len(), items)
+    list_page(matching.len(), items, with_count)
 }
 
 pub(crate) fn logoff(shared: &Shared, body: &[u8], notes: &mut Notes) -> Outcome {

@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 
 use super::auth::AuthKind;
-use crate::workspace::wire::RebootType;
+use crate::workspace::wire::{Api, RebootType};
 
 /// Which API call a request was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -30,6 +30,23 @@ pub enum Operation {
     Unknown,
 }
 
+impl Operation {
+    /// The API this request called, by the client's names; `None` for an unknown path.
+    pub fn api(self) -> Option<Api> {
+        match self {
+            Operation::BatchReboot => Some(Api::BatchReboot),
+            Operation::ListServers => Some(Api::ListServers),
+            Operation::ShowServer => Some(Api::ShowServer),
+            Operation::BatchMaint => Some(Api::BatchMaint),
+            Operation::UpdateServer => Some(Api::UpdateServer),
+            Operation::ListServerGroups => Some(Api::ListServerGroups),
+            Operation::ListSessions => Some(Api::ListSessions),
+            Operation::Logoff => Some(Api::Logoff),
+            Operation::Unknown => None,
+        }
+    }
+}
+
 /// A fault the simulator injected into a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -38,8 +55,10 @@ pub enum InjectedFault {
     Throttled,
     /// Over the in-flight cap (429).
     ConcurrencyCap,
-    /// The account's quota (token bucket) was empty (429).
+    /// The quota (token bucket of the API or the account) was empty (429).
     Quota,
+    /// A batch action naming a busy server (409).
+    Busy,
     /// One of the "first N" failing requests (5xx).
     ServerError,
     /// A batch naming a failing id.

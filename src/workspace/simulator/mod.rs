@@ -21,9 +21,13 @@
 //! Dead ends and faults can be set up from the configuration, at runtime through the
 //! [`SimulatorHandle`], over the control endpoints ([`control`]'s list) and with the
 //! `workspace-simulator` flags: servers whose reboot ends in ERROR, frozen servers (a batch
-//! naming one is refused), a per-account quota (token bucket, 429 `APIG.0308` with the
-//! gateway's message), "first N" throttling and 5xx, failing or hanging ids, latency and an
-//! in-flight cap. Every API request is logged ([`log`]) so tests can count them by kind.
+//! naming one is refused), a quota per API (or per account; token buckets, 429 `APIG.0308`
+//! with the gateway's message), "first N" throttling and 5xx, failing or hanging ids, busy
+//! servers (a batch action naming one is answered 409 a set number of times), list answers
+//! without `count`, latency and an in-flight cap. Every API request is logged ([`log`]) so
+//! tests can count them by kind, and counted per API by the client's API names
+//! ([`SimulatorHandle::requests_by_api`]; also in `GET /_simulator/state` and at the end of
+//! `GET /_simulator/timeline`).
 //!
 //! Tests use it in-process through [`Simulator::start`]; the `workspace-simulator` binary
 //! serves it to other processes. It is compiled only with the cargo feature `simulator`.
@@ -64,7 +68,7 @@ use tokio::task::JoinHandle;
 
 pub use auth::{authenticate, AuthError, AuthKind, Authenticated, ReceivedRequest};
 pub use config::{
-    CredentialsConfig, FailingIdsFault, FaultScope, Faults, QuotaFault, RebootTiming,
+    BusyFault, CredentialsConfig, FailingIdsFault, FaultScope, Faults, QuotaFault, RebootTiming,
     ServerErrorFault, ServerGroupSpec, ServerSpec, SessionConfig, SimulatorConfig, ThrottleFault,
     DEFAULT_MAX_CLOCK_SKEW_SECS, DEFAULT_PROJECT_ID, DEFAULT_SERVER_GROUP_ID,
 };
@@ -225,6 +229,18 @@ impl SimulatorHandle {
             .count()
     }
 
+    /// API requests per API since the simulator started, by the client's API names
+    /// (`list-servers`, `show-server`, `batch-reboot`, …; see
+    /// [`Api::name`](crate::workspace::wire::Api::name)). Not emptied by `clear_requests`.
+    pub fn requests_by_api(&self) -> BTreeMap<String, u64> {
+        self.shared.lock().counters.requests_by_api.clone()
+    }
+
+    /// Of [`SimulatorHandle::requests_by_api`], those answered 429, per API.
+    pub fn throttled_by_api(&self) -> BTreeMap<String, u64> {
+        self.shared.lock().counters.throttled_by_api.clone()
+    }
+
     pub fn clear_requests(&self) {
         self.shared.log.clear();
     }
@@ -243,8 +259,8 @@ impl SimulatorHandle {
         self.shared.lock().set_faults(faults);
     }
 
-    /// Sets (or with `None` removes) the account's quota, with a full bucket; other faults
-    /// keep their budgets.
+    /// Sets (or with `None` removes) the quota, with full buckets; other faults keep their
+    /// budgets.
     pub fn set_quota(&self, quota: Option<QuotaFault>) {
         self.shared.lock().set_quota(quota);
     }

@@ -1,6 +1,7 @@
 //! State shared by the HTTP handlers and the handle: servers, configuration that can change at
 //! runtime, fault budgets, counters and the request log.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use super::errors::ApiError;
 use super::log::{Operation, RequestLog};
 use super::servers::{ServerSnapshot, ServerTable};
 use super::sessions::FleetReport;
+use crate::workspace::wire::Api;
 
 /// The limit a throttling message names when no quota is configured (the Workspace desktop
 /// API pages speak of 100–200 calls a minute).
@@ -27,13 +29,39 @@ pub struct RequestCounters {
     pub accepted_reboots: u64,
     /// Answered 429 by the "first N" throttle fault.
     pub throttled: u64,
-    /// Answered 429 because the account's quota (token bucket) was empty.
+    /// Answered 429 because the quota (token bucket of the API or the account) was empty.
     pub quota_rejections: u64,
+    /// Batch actions answered 409 because they named a busy server (`busy_ids`).
+    #[serde(default)]
+    pub busy_rejections: u64,
     pub concurrency_rejections: u64,
     pub server_errors: u64,
     pub failing_id_batches: u64,
     pub hung: u64,
     pub auth_failures: u64,
+    /// API requests per API, by the client's names ([`Api::name`]: `list-servers`,
+    /// `batch-reboot`, …); unknown paths are not counted here.
+    #[serde(default)]
+    pub requests_by_api: BTreeMap<String, u64>,
+    /// Of those, the ones answered 429 (throttle fault, quota or in-flight cap), per API.
+    #[serde(default)]
+    pub throttled_by_api: BTreeMap<String, u64>,
+}
+
+impl RequestCounters {
+    /// Counts one answered (or hanging) request of `api` with `status`.
+    pub(crate) fn count_api(&mut self, api: Api, status: Option<u16>) {
+        *self
+            .requests_by_api
+            .entry(api.name().to_owned())
+            .or_default() += 1;
+        if status == Some(429) {
+            *self
+                .throttled_by_api
+                .entry(api.name().to_owned())
+                .or_default() += 1;
+        }
+    }
 }
 
 /// A snapshot of everything tests look at (also the body of `GET /_simulator/state`).
@@ -78,10 +106,14 @@ pub(crate) struct Inner {
     faults: Faults,
     throttles_left: u32,
     server_errors_left: u32,
-    bucket: Option<TokenBucket>,
+    /// The quota's buckets, created full on first use: one per API (`Some`), or one for the
+    /// account (`None`) when the quota is not per API.
+    buckets: HashMap<Option<Api>, TokenBucket>,
+    /// `busy_ids`: how many more 409s each id gets.
+    busy_left: BTreeMap<String, u32>,
 }
 
-/// The account's quota: holds at most `capacity` tokens, refilled at `per_sec`.
+/// A quota bucket: holds at most `capacity` tokens, refilled at `per_sec`.
 #[derive(Debug)]
 struct TokenBucket {
     capacity: f64,
@@ -156,7 +188,8 @@ impl Inner {
             faults: Faults::default(),
             throttles_left: 0,
             server_errors_left: 0,
-            bucket: None,
+            buckets: HashMap::new(),
+            busy_left: BTreeMap::new(),
         };
         inner.set_faults(faults);
         inner
@@ -166,9 +199,13 @@ impl Inner {
         &self.faults
     }
 
-    /// Replaces the faults and restarts the "first N" budgets (and fills the quota bucket).
+    /// Replaces the faults and restarts the "first N" budgets, the busy servers' counts (and
+    /// fills the quota buckets).
     pub fn set_faults(&mut self, faults: Faults) {
-        self.bucket = faults.quota.as_ref().map(TokenBucket::new);
+        self.buckets.clear();
+        self.busy_left = faults.busy_ids.as_ref().map_or_else(BTreeMap::new, |busy| {
+            busy.ids.iter().map(|id| (id.clone(), busy.times)).collect()
+        });
         self.throttles_left = faults.throttle.as_ref().map_or(0, |fault| fault.first_n);
         self.server_errors_left = faults
             .server_errors
@@ -199,24 +236,46 @@ impl Inner {
         self.faults.error_after_reboot_ids = ids;
     }
 
-    /// Replaces only the quota (a full bucket), leaving the other faults' budgets alone.
+    /// Replaces only the quota (full buckets), leaving the other faults' budgets alone.
     pub fn set_quota(&mut self, quota: Option<QuotaFault>) {
-        self.bucket = quota.as_ref().map(TokenBucket::new);
+        self.buckets.clear();
         self.faults.quota = quota;
     }
 
-    /// Takes one token from the account's quota; the 429 to answer when it is empty.
-    pub fn take_quota(&mut self) -> Option<ApiError> {
-        let bucket = self.bucket.as_mut()?;
+    /// Takes one token from the quota of `api` (or of the account, when the quota is not per
+    /// API); the 429 to answer when the bucket is empty.
+    pub fn take_quota(&mut self, api: Option<Api>) -> Option<ApiError> {
+        let quota = self.faults.quota.as_ref()?;
+        let key = if quota.per_api { api } else { None };
+        let bucket = self
+            .buckets
+            .entry(key)
+            .or_insert_with(|| TokenBucket::new(quota));
         if bucket.take(Instant::now()) {
             return None;
         }
-        let quota = self.faults.quota.as_ref()?;
         Some(ApiError::throttled(
             quota.limit,
             quota.period_secs,
             quota.retry_after_secs,
         ))
+    }
+
+    /// The 409 to answer a batch action naming `ids` while some of them are busy
+    /// (`busy_ids`); each busy id named uses up one of its `times`.
+    pub fn take_busy(&mut self, ids: &[String]) -> Option<ApiError> {
+        let mut busy = Vec::new();
+        for id in ids {
+            if let Some(left) = self.busy_left.get_mut(id).filter(|left| **left > 0) {
+                *left -= 1;
+                busy.push(id.as_str());
+            }
+        }
+        if busy.is_empty() {
+            return None;
+        }
+        self.counters.busy_rejections += 1;
+        Some(ApiError::server_busy(&busy))
     }
 
     /// Spends one injected 5xx from the budget when this request is in scope.

@@ -18,12 +18,14 @@
 //!   "sessions killed: N".
 //!
 //! The picture is built from the report alone, so it shows the same thing however the report
-//! was obtained.
+//! was obtained. `GET /_simulator/timeline` adds a last line from the request counters:
+//! [`requests_by_api`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::sessions::{FleetReport, ServerHistory};
+use super::state::RequestCounters;
 
 /// Default number of time columns.
 pub const DEFAULT_WIDTH: usize = 60;
@@ -356,6 +358,26 @@ fn push_totals(out: &mut String, report: &FleetReport, waves: usize) {
     );
 }
 
+/// `requests by API: batch-reboot 3 · list-servers 12 (429: 2) · …` (names in order), or
+/// `requests by API: none`, ending with a newline.
+pub fn requests_by_api(counters: &RequestCounters) -> String {
+    let parts: Vec<String> = counters
+        .requests_by_api
+        .iter()
+        .map(
+            |(api, requests)| match counters.throttled_by_api.get(api).copied() {
+                Some(throttled) if throttled > 0 => format!("{api} {requests} (429: {throttled})"),
+                _ => format!("{api} {requests}"),
+            },
+        )
+        .collect();
+    if parts.is_empty() {
+        "requests by API: none\n".to_owned()
+    } else {
+        format!("requests by API: {}\n", parts.join(" · "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,6 +506,24 @@ mod tests {
         assert!(text.contains("sessions killed: 1"), "{text}");
         assert!(text.contains("in maintenance throughout"), "{text}");
         assert!(text.contains("on 0.0s, off 2.0s"), "{text}");
+    }
+
+    #[test]
+    fn requests_by_api_are_listed_in_name_order_with_their_429s() {
+        let mut counters = RequestCounters::default();
+        assert_eq!(requests_by_api(&counters), "requests by API: none\n");
+        counters.requests_by_api = BTreeMap::from([
+            ("list-servers".to_owned(), 12),
+            ("batch-reboot".to_owned(), 3),
+        ]);
+        counters.throttled_by_api = BTreeMap::from([
+            ("list-servers".to_owned(), 2),
+            ("batch-reboot".to_owned(), 0),
+        ]);
+        assert_eq!(
+            requests_by_api(&counters),
+            "requests by API: batch-reboot 3 · list-servers 12 (429: 2)\n"
+        );
     }
 
     #[test]
