@@ -70,11 +70,13 @@ crate::model! {
         pub max_requests_per_second: Value<Number> = Attr::optional()
             .env("HW_WORKSPACE_MAX_REQUESTS_PER_SECOND")
             .description(
-                "The request budget of the whole provider process: every API call of every \
-                 resource in one apply shares it, and a throttled (429) answer halves it for a \
-                 while. A positive number; fractions allowed. Default `1.5` (90 a minute: below \
-                 the 100-200 calls a minute per API that Huawei's pages speak of, with room for \
-                 the account's other tools).",
+                "The request budget of each API (a method and path, such as the server list \
+                 or the batch reboot), as Huawei's gateway counts its quotas per API and user: \
+                 every call of that API by every resource in one apply shares it, and a \
+                 throttled (429) answer halves it for a while, for that API alone. A positive \
+                 number; fractions allowed. Default `1.5` (90 a minute per API: below the \
+                 100-200 calls a minute per API and user of Huawei's Workspace API pages, with \
+                 room for the account's other tools).",
             ),
     }
 }

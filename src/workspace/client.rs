@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Method;
 use time::OffsetDateTime;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -38,7 +38,9 @@ use url::Url;
 use crate::workspace::credentials::Credentials;
 use crate::workspace::endpoint;
 use crate::workspace::error::{ApiError, ClientError};
-use crate::workspace::limiter::{ApiBudgets, ApiStats, DEFAULT_MAX_REQUESTS_PER_SECOND};
+use crate::workspace::limiter::{
+    ApiBudgets, ApiStats, RateLimiter, Ticket, DEFAULT_MAX_REQUESTS_PER_SECOND,
+};
 use crate::workspace::retry::{self, Interrupted, RetryPolicy};
 use crate::workspace::signing::{self, RequestToSign, Signer};
 use crate::workspace::trust::{self, TrustRoots};
@@ -246,25 +248,7 @@ impl Client {
             ));
         }
         let auth = auth_mode(&config.credentials)?;
-        // Proxies: reqwest reads HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY here, because
-        // `no_proxy()` is never called (see `trust`).
-        let mut builder = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(true)
-            .danger_accept_invalid_certs(config.insecure)
-            .user_agent(config.user_agent.clone())
-            .connect_timeout(config.request_timeout)
-            .pool_max_idle_per_host(config.max_concurrency);
-        if !config.insecure {
-            for der in config.trust.load()? {
-                let certificate = reqwest::Certificate::from_der(&der)
-                    .map_err(|e| config_error(format!("unusable CA certificate: {e}")))?;
-                builder = builder.add_root_certificate(certificate);
-            }
-        }
-        let http = builder
-            .build()
-            .map_err(|e| config_error(format!("cannot build the HTTP client: {e}")))?;
+        let http = http_client(&config)?;
         let retry = RetryPolicy {
             max_retries: config.max_retries,
             base_delay: config.retry_base_delay,
@@ -517,27 +501,9 @@ impl Client {
         sent: &mut usize,
     ) -> AttemptOutcome {
         let inner = &self.inner;
-        let permit = tokio::select! {
-            biased;
-            _ = cancel.cancelled() => return AttemptOutcome::Stop(ClientError::Cancelled { last_error: None, in_flight: false }),
-            _ = tokio::time::sleep_until(deadline) => return AttemptOutcome::Stop(ClientError::DeadlineExceeded { last_error: None }),
-            permit = inner.permits.acquire() => match permit {
-                Ok(p) => p,
-                Err(_) => return AttemptOutcome::Stop(config_error("the client's request limiter was closed")),
-            },
-        };
-        let limiter = inner.budgets.limiter(request.api);
-        let ticket = match limiter.acquire(cancel, deadline).await {
-            Ok(ticket) => ticket,
-            Err(Interrupted::Cancelled) => {
-                return AttemptOutcome::Stop(ClientError::Cancelled {
-                    last_error: None,
-                    in_flight: false,
-                })
-            }
-            Err(Interrupted::Deadline) => {
-                return AttemptOutcome::Stop(ClientError::DeadlineExceeded { last_error: None })
-            }
+        let (permit, ticket) = match self.admit(request.api, cancel, deadline).await {
+            Ok(admitted) => admitted,
+            Err(stop) => return AttemptOutcome::Stop(stop),
         };
         let now = Instant::now();
         if now >= deadline {
@@ -553,14 +519,20 @@ impl Client {
         };
         *sent += 1;
         inner.requests_sent.fetch_add(1, Ordering::Relaxed);
+        let limiter = inner.budgets.limiter(request.api);
         limiter.sent();
         let exchange = async {
             let response = built.send().await?;
             let status = response.status().as_u16();
             let request_id = header_text(response.headers(), headers::REQUEST_ID);
             let retry_after = header_text(response.headers(), headers::RETRY_AFTER);
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, request_id, retry_after, body))
+            let body = response.bytes().await?.to_vec();
+            Ok::<_, reqwest::Error>(Answer {
+                status,
+                request_id,
+                retry_after,
+                body,
+            })
         };
         let answered = tokio::select! {
             biased;
@@ -597,34 +569,39 @@ impl Client {
                     },
                 }
             }
-            Ok(Ok((status, request_id, retry_after, body))) => {
-                tracing::debug!(
-                    api = %request.api,
-                    method = %request.method,
-                    path = %request.path,
-                    status,
-                    request_id = request_id.as_deref().unwrap_or("-"),
-                    attempt = retry.saturating_add(1),
-                    "workspace API answer"
-                );
-                if (200..300).contains(&status) {
-                    AttemptOutcome::Done(ApiResponse {
-                        body: body.to_vec(),
-                    })
-                } else {
-                    if status == 429 {
-                        limiter.throttled(ticket);
-                    }
-                    let error = ApiError::from_response(status, request_id.as_deref(), &body);
-                    let retry_after = retry_after
-                        .as_deref()
-                        .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
-                    AttemptOutcome::Failed {
-                        error: ClientError::Api(error),
-                        retry_after,
-                    }
-                }
-            }
+            Ok(Ok(answer)) => judge_answer(request, answer, limiter, ticket, retry),
+        }
+    }
+
+    /// Wait for one of the client's concurrency slots, then for a slot of `api`'s budget.
+    async fn admit(
+        &self,
+        api: Api,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Result<(SemaphorePermit<'_>, Ticket), ClientError> {
+        let cancelled = ClientError::Cancelled {
+            last_error: None,
+            in_flight: false,
+        };
+        let too_late = ClientError::DeadlineExceeded { last_error: None };
+        let permit = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(cancelled),
+            _ = tokio::time::sleep_until(deadline) => return Err(too_late),
+            permit = self.inner.permits.acquire() => permit
+                .map_err(|_| config_error("the client's request limiter was closed"))?,
+        };
+        match self
+            .inner
+            .budgets
+            .limiter(api)
+            .acquire(cancel, deadline)
+            .await
+        {
+            Ok(ticket) => Ok((permit, ticket)),
+            Err(Interrupted::Cancelled) => Err(cancelled),
+            Err(Interrupted::Deadline) => Err(too_late),
         }
     }
 
@@ -705,6 +682,30 @@ impl Client {
     }
 }
 
+/// The HTTP client: rustls with the bundled roots and the configured trust, the user agent,
+/// the connect timeout and the idle pool.
+fn http_client(config: &ClientConfig) -> Result<reqwest::Client, ClientError> {
+    // Proxies: reqwest reads HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY here, because
+    // `no_proxy()` is never called (see `trust`).
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(true)
+        .danger_accept_invalid_certs(config.insecure)
+        .user_agent(config.user_agent.clone())
+        .connect_timeout(config.request_timeout)
+        .pool_max_idle_per_host(config.max_concurrency);
+    if !config.insecure {
+        for der in config.trust.load()? {
+            let certificate = reqwest::Certificate::from_der(&der)
+                .map_err(|e| config_error(format!("unusable CA certificate: {e}")))?;
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| config_error(format!("cannot build the HTTP client: {e}")))
+}
+
 /// Check the credentials and turn them into what each request needs.
 fn auth_mode(credentials: &Credentials) -> Result<AuthMode, ClientError> {
     match credentials {
@@ -778,6 +779,49 @@ impl RetryCounts {
         self.failure
             .saturating_add(self.throttled)
             .saturating_add(self.busy)
+    }
+}
+
+/// An HTTP answer as read.
+struct Answer {
+    status: u16,
+    request_id: Option<String>,
+    retry_after: Option<String>,
+    body: Vec<u8>,
+}
+
+/// What an answer to `request` means: a success, or an API error (retried or not by the
+/// caller's rules). A 429 also slows down the budget of the request's API.
+fn judge_answer(
+    request: &ApiRequest,
+    answer: Answer,
+    limiter: &RateLimiter,
+    ticket: Ticket,
+    retry: u32,
+) -> AttemptOutcome {
+    tracing::debug!(
+        api = %request.api,
+        method = %request.method,
+        path = %request.path,
+        status = answer.status,
+        request_id = answer.request_id.as_deref().unwrap_or("-"),
+        attempt = retry.saturating_add(1),
+        "workspace API answer"
+    );
+    if (200..300).contains(&answer.status) {
+        return AttemptOutcome::Done(ApiResponse { body: answer.body });
+    }
+    if answer.status == 429 {
+        limiter.throttled(ticket);
+    }
+    let error = ApiError::from_response(answer.status, answer.request_id.as_deref(), &answer.body);
+    let retry_after = answer
+        .retry_after
+        .as_deref()
+        .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+    AttemptOutcome::Failed {
+        error: ClientError::Api(error),
+        retry_after,
     }
 }
 

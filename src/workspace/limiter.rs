@@ -117,6 +117,23 @@ pub struct ApiStats {
     pub requests_per_second: f64,
 }
 
+/// `workspace API budget: api=list-servers requests=12 throttled_429=1 waited_s=3.5
+/// requests_per_second=1.5` (one line): the requests sent, the 429 answers, the seconds callers
+/// waited for the budget, and the rate now.
+impl std::fmt::Display for ApiStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "workspace API budget: api={} requests={} throttled_429={} waited_s={:.1} requests_per_second={}",
+            self.api,
+            self.requests,
+            self.throttled_429,
+            self.waited.as_secs_f64(),
+            self.requests_per_second
+        )
+    }
+}
+
 /// A valid ceiling: positive and finite (checked by the client's configuration; this keeps the
 /// limiter total anyway).
 fn sane(rate: f64) -> f64 {
@@ -337,19 +354,10 @@ impl ApiBudgets {
             .collect()
     }
 
-    /// Logs one INFO line per API that sent a request so far: requests, 429 answers and the
-    /// seconds callers waited for the budget (`workspace API budget: api=list-servers
-    /// requests=… throttled_429=… waited_s=…`).
+    /// Logs one INFO line per API that sent a request so far (see [`ApiStats`]'s `Display`).
     pub fn log_stats(&self) {
         for stats in self.stats().iter().filter(|s| s.requests > 0) {
-            tracing::info!(
-                "workspace API budget: api={} requests={} throttled_429={} waited_s={:.1} requests_per_second={}",
-                stats.api,
-                stats.requests,
-                stats.throttled_429,
-                stats.waited.as_secs_f64(),
-                stats.requests_per_second
-            );
+            tracing::info!("{stats}");
         }
     }
 }
@@ -565,5 +573,9 @@ mod tests {
         assert_eq!(reboot_stats.waited, Duration::ZERO);
         assert_eq!(reboot_stats.requests_per_second, 1.0);
         assert_eq!(of(Api::Logoff).requests, 0);
+        assert_eq!(
+            show_stats.to_string(),
+            "workspace API budget: api=show-server requests=4 throttled_429=2 waited_s=3.3 requests_per_second=0.5"
+        );
     }
 }

@@ -39,8 +39,8 @@ use crate::workspace::wire::AppServer;
 ///
 /// Why 5 s: a round costs one request per 100 servers of a group with pending servers (or one
 /// per pending server when that is fewer), so even 1,000 servers cost 10 requests per round,
-/// about two a second, well inside the per-account quotas of 100–200 calls a minute that
-/// Huawei's Workspace pages mention; and a wait returns at most about 5 s after the last
+/// about two a second, well inside the per-API quotas of 100–200 calls a minute that Huawei's
+/// Workspace pages mention; and a wait returns at most about 5 s after the last
 /// server is back, against 15 s and more with the Go provider's listing every 15 s.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// Default settle time (see the module docs).

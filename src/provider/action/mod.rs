@@ -275,6 +275,8 @@ impl Action<ClientState> for RebootAction {
             interrupted,
             "workspace_app_server_reboot action: finished"
         );
+        // The process's request figures per API so far, for tuning `max_requests_per_second`.
+        session.client.log_api_stats();
         if report.succeeded() && done.len() == job.servers.len() {
             let how = if job.wait {
                 "rebooted and ready again"

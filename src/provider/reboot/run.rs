@@ -2,7 +2,8 @@
 //! servers left to reboot — in waves and drained first when the configuration asks, all at
 //! once otherwise — under one deadline and the provider's stop signal, and waits for them when
 //! asked. Every step it reports is logged at INFO (`TF_LOG=info` shows them), so a long
-//! rollout can be followed.
+//! rollout can be followed; when it ends, so are the process's request figures per API so far
+//! (requests, 429 answers, time waited for the budget).
 //!
 //! The wait goes through the process's one [`Poller`](crate::workspace::Poller), so every
 //! resource waiting in the same apply shares its polling rounds. The pre-flight before this
@@ -62,6 +63,7 @@ pub async fn run(
         deadline,
     )
     .await;
+    session.client.log_api_stats();
     Ran {
         requested_at: report.first_requested_at().unwrap_or(started),
         report,

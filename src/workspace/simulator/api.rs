@@ -217,18 +217,10 @@ pub(crate) async fn handle(
         ),
         Outcome::Hang => (None, None, None),
     };
-    {
-        let counters = &mut shared.lock().counters;
-        if status == Some(StatusCode::UNAUTHORIZED.as_u16()) {
-            counters.auth_failures += 1;
-        }
-        if status == Some(200) && route.operation() == Operation::BatchReboot {
-            counters.accepted_reboots += 1;
-        }
-        if let Some(api) = route.operation().api() {
-            counters.count_api(api, status);
-        }
-    }
+    shared
+        .lock()
+        .counters
+        .count_answer(route.operation(), status);
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     shared.log.record(RequestLogEntry {
         seq,

@@ -49,8 +49,17 @@ pub struct RequestCounters {
 }
 
 impl RequestCounters {
-    /// Counts one answered (or hanging) request of `api` with `status`.
-    pub(crate) fn count_api(&mut self, api: Api, status: Option<u16>) {
+    /// Counts how a request of `operation` ended: `status`, or `None` when it hangs.
+    pub(crate) fn count_answer(&mut self, operation: Operation, status: Option<u16>) {
+        if status == Some(401) {
+            self.auth_failures += 1;
+        }
+        if status == Some(200) && operation == Operation::BatchReboot {
+            self.accepted_reboots += 1;
+        }
+        let Some(api) = operation.api() else {
+            return;
+        };
         *self
             .requests_by_api
             .entry(api.name().to_owned())
