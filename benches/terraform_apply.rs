@@ -16,11 +16,12 @@
 //! the apply (Terraform reaps its plugins, so that includes them) minus the providers and the
 //! wrappers.
 //!
-//! A third mode measures the figures of issue 8 for the 100-resource apply against an account
-//! quota: the simulator answers 429 `APIG.0308` beyond 10 requests a second (a token bucket),
-//! the provider's one request budget is set just below it (`max_requests_per_second` 9), the
-//! poll interval is 2 s; printed: wall time, all API requests, the 429 answers and their share
-//! of all requests. One run (it takes minutes: every request of the apply shares the budget).
+//! A third mode measures the figures of issue 8 for the 100-resource apply against a quota per
+//! API, as Huawei's gateway counts: the simulator answers 429 `APIG.0308` beyond 10 requests a
+//! second to one API (a token bucket per API), the provider's budget of each API is set just
+//! below it (`max_requests_per_second` 9), the poll interval is 2 s; printed: wall time, all API
+//! requests, the 429 answers and their share of all requests. One run (it takes minutes: every
+//! request of one API in the apply shares that API's budget).
 //!
 //! Asserts correctness only, never speed: the apply exits 0, every server was rebooted exactly
 //! once by one batch request per resource, with `wait_for_ready` every server is idle again when
@@ -58,7 +59,7 @@ const SECRET_KEY: &str = "bench-apply-secret-key";
 const SERVERS_PER_RESOURCE: usize = 20;
 const PARALLELISM: u32 = 10;
 const POLL_INTERVAL: &str = "50ms";
-/// The quota mode: the account's quota, the provider's budget and its poll interval.
+/// The quota mode: the quota per API, the provider's budget per API and its poll interval.
 const QUOTA_PER_SECOND: u32 = 10;
 const QUOTA_BUDGET: &str = "9";
 const QUOTA_POLL_INTERVAL: &str = "2s";
@@ -121,7 +122,7 @@ fn main() {
         quota: Some(QUOTA_PER_SECOND),
     };
     println!(
-        "  quota {QUOTA_PER_SECOND} requests/s, max_requests_per_second = {QUOTA_BUDGET}, \
+        "  quota {QUOTA_PER_SECOND} requests/s per API, max_requests_per_second = {QUOTA_BUDGET}, \
          HW_WORKSPACE_POLL_INTERVAL={QUOTA_POLL_INTERVAL}, wait_for_ready = true (1 run):"
     );
     let run = run_apply(&cli, &scenario);
@@ -131,7 +132,7 @@ fn main() {
 struct Scenario {
     resources: usize,
     wait_for_ready: bool,
-    /// The account's quota in requests per second, if any.
+    /// The quota in requests per second per API, if any.
     quota: Option<u32>,
 }
 

@@ -1,7 +1,7 @@
 //! `workspace_app_server_reboot` against the simulator's models of the real service, with a
 //! real `terraform` (1.0.3): the agent-registration delay, dead ends, the pre-flight check,
-//! the handover of a failed create's pending servers, and a fleet of resources sharing one
-//! request budget against the account's quota.
+//! the handover of a failed create's pending servers, and a fleet of resources sharing the
+//! request budgets (one per API) against a quota per API.
 //!
 //! Every assertion is on what the simulator recorded (request log, reboot history with its
 //! timestamps, reboot counts) and on Terraform's output and state; none on elapsed time.
@@ -287,9 +287,10 @@ fn a_missing_and_a_frozen_server_stop_the_apply_before_any_reboot() {
     );
 }
 
-/// 100 resources of 20 servers each, `-parallelism=10`, against an account quota of 10
-/// requests a second: every request of the apply shares the provider's one budget, so the apply
-/// succeeds and every server is rebooted exactly once. Prints the figures of the run.
+/// 100 resources of 20 servers each, `-parallelism=10`, against a quota of 10 requests a second
+/// per API (as Huawei's gateway counts): every request of one API in the apply shares the
+/// provider's budget of that API (9 a second), so the apply succeeds and every server is
+/// rebooted exactly once. Prints the figures of the run, per API too.
 #[test]
 fn a_hundred_resources_share_one_budget_under_the_quota() {
     const RESOURCES: u32 = 100;
@@ -332,10 +333,12 @@ fn a_hundred_resources_share_one_budget_under_the_quota() {
         .filter(|r| r.fault == Some(InjectedFault::Quota))
         .count();
     eprintln!(
-        "100 x 20 servers, quota 10/s, budget 9/s: {:.1} s, {} requests, {} answered 429 ({:.1} %)",
+        "100 x 20 servers, quota 10/s per API, budget 9/s per API: {:.1} s, {} requests, {} answered 429 ({:.1} %); by API: {:?}, 429 by API: {:?}",
         elapsed.as_secs_f64(),
         requests.len(),
         throttled,
-        100.0 * throttled as f64 / requests.len().max(1) as f64
+        100.0 * throttled as f64 / requests.len().max(1) as f64,
+        sim.requests_by_api(),
+        sim.throttled_by_api()
     );
 }
